@@ -1,0 +1,35 @@
+"""Shared fixtures. Tests run offline: no hub, no dataset downloads."""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures"
+GOLDEN = FIXTURES / "golden"
+TOKENIZER_DIR = FIXTURES / "tokenizer"
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    """The real glm-roberta-large tokenizer with the original [MASK] id (50264)."""
+    from model.tokenizer import GLMTokenizer
+
+    return GLMTokenizer.from_dir(TOKENIZER_DIR)
+
+
+@pytest.fixture(scope="session")
+def hf_tokenizer():
+    """The same vocabulary in the HF port's convention ([MASK] = 50267), as the goldens were made."""
+    from model.tokenizer import GLMTokenizer
+
+    return GLMTokenizer.from_dir(TOKENIZER_DIR, mask_id=50267)
