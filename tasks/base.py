@@ -150,6 +150,11 @@ class DataProcessor:
                 self.data_record["dev"] = {"from": self._origin(data_dir, "dev"), "size": len(dev)}
             else:
                 keep, held_out = stratified_split([e.label for e in train], self.dev_fraction, self.seed)
+                if not held_out:
+                    raise DataError(
+                        f"no dev split in {self._origin(data_dir, 'dev')}, and the {len(train)} train records are too few "
+                        f"to hold out {self.dev_fraction:.0%} of each label; add a dev file or raise the dev fraction"
+                    )
                 train, dev = [train[i] for i in keep], [train[i] for i in held_out]
                 record = split_record([e.label for e in train], [e.label for e in dev], self.dev_fraction, self.seed)
                 self.data_record["dev"] = record.to_dict()
