@@ -141,9 +141,10 @@ class DataProcessor:
     def _train_and_dev(self, data_dir: str | Path | None) -> tuple[list[InputExample], list[InputExample]]:
         key = str(data_dir)
         if key not in self._train_dev:
-            train = self._examples(self._rows(data_dir, "train") or [], "train")
-            if not train:
+            rows = self._rows(data_dir, "train")
+            if not rows:
                 raise DataError(f"the train split from {self._origin(data_dir, 'train')} has no records")
+            train = self._examples(rows, "train")
             dev_rows = self._rows(data_dir, "dev")
             if dev_rows is not None:
                 dev = self._examples(dev_rows, "dev")

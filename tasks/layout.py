@@ -124,7 +124,8 @@ class PackedCandidates:
     """All candidates of one example in one sequence: the context once, then for each candidate the block
     `<sop> a_1 .. a_n` (its answer without eop). A block sees the context and a causal prefix of itself, never
     another block, so each candidate's scores are those of its own row in `CandidateRows`; the context is
-    encoded once instead of C times."""
+    encoded once instead of C times. T can exceed max_seq_length; no position id does (the context fits it, and
+    block positions count within one answer)."""
 
     input_ids: list[int]  # [T] = context_length + sum of answer lengths
     position_ids: list[list[int]]  # [2][T]: context 0..; each block at the [MASK] index, block positions 1..n
