@@ -115,7 +115,7 @@ class DataProcessor:
             return labels[value]
         if isinstance(value, str) and value in labels:
             return value
-        choices = ", ".join(f"{i}={name}" for i, name in enumerate(labels))
+        choices = ", ".join(f"{i}={label}" for i, label in enumerate(labels))
         raise DataError(f"{row.where}: label {value!r} is not a label of {self.hub_name} ({choices})")
 
     # ------------------------------------------------------------------ internals

@@ -138,6 +138,14 @@ def test_collate_packed_padding(tokenizer):
     assert batch["choice_mask"].tolist() == [[True] * 4 + [False] * 10, [True] * 14]
 
 
+def test_collate_classifier(tokenizer):
+    samples = [build_classifier([10, 11, 12], [13], tokenizer, 16, 1), build_classifier([10], None, tokenizer, 16, 0)]
+    batch = collate_classifier(samples)
+    assert batch["input_ids"].tolist() == [[0, 10, 11, 12, 2, 13, 2], [0, 10, 2, 2, 2, 2, 2]]
+    assert batch["position_ids"].tolist() == [[[0, 1, 2, 3, 4, 5, 6], [0] * 7], [[0, 1, 2, 0, 0, 0, 0], [0] * 7]]
+    assert batch["sep"].tolist() == [7, 3] and batch["labels"].tolist() == [1, 0]
+
+
 # ---------------------------------------------------------------------------------------------- packed == rows
 def _row_triples(batch, b, c):
     """Per scored token of candidate c: (token, position, block position, target, visible (token, pos, block))
