@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-interval", type=int, default=0, help="dev evaluation every N optimizer steps (0: epoch ends only)")
     g.add_argument("--eval-epoch", type=int, default=1, help="dev evaluation every N epochs")
     g.add_argument("--log-interval", type=int, default=10)
+    g.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
     g.add_argument("--deepspeed", action="store_true", help="train through deepspeed.initialize")
     g.add_argument("--deepspeed_config", "--deepspeed-config", dest="deepspeed_config", help="DeepSpeed JSON")
     g.add_argument("--local_rank", "--local-rank", dest="local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)),
@@ -211,6 +212,8 @@ def main(argv: list[str] | None = None) -> dict | None:
                      args.length_penalty, args.output_dropout)
     precision = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
 
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
     torch.manual_seed(args.seed)  # new parameters (heads, extended position rows) are seeded too
     tokenizer = GLMTokenizer.from_dir(mspec.tokenizer_dir, mask_id=mspec.mask_id)
     backbone = load_glm(mspec.load_pretrained, gelu=mspec.gelu, max_sequence_length=mspec.max_position_embeddings or args.seq_length,
