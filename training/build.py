@@ -14,6 +14,7 @@ from torch import nn
 
 from model.glm import GLMModel
 from model.tokenizer import GLMTokenizer
+from tasks.base import DataProcessor, InputExample
 
 from .cloze import build_classification_task
 from .loop import EvalResult
@@ -60,19 +61,28 @@ def build_task(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
     raise SystemExit(f"unknown task {spec.task!r}; available: {', '.join(known)}")
 
 
+def classification_examples(processor: DataProcessor, data_dir: str | None, max_train_examples: int = 0) -> tuple[
+    dict[str, list[InputExample]], dict
+]:
+    """The train/dev/test examples of a run and the data record for its config.json. Every driver (GLM and the
+    baselines) reads its splits here, so runs that are compared see the same examples."""
+    examples = {
+        "train": processor.get_train_examples(data_dir),
+        "dev": processor.get_dev_examples(data_dir),
+        "test": processor.get_test_examples(data_dir),
+    }
+    if max_train_examples:
+        examples["train"] = examples["train"][:max_train_examples]
+    record = dict(processor.data_record)
+    record["sizes"] = {split: len(exs) for split, exs in examples.items()}
+    return examples, record
+
+
 def _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone) -> BuiltTask:
     task = build_classification_task(backbone, tokenizer, pvp, labels, metrics, spec.seq_length, spec.method,
                                      spec.multi_token_layout, spec.length_penalty, spec.output_dropout)
-    examples = {
-        "train": processor.get_train_examples(spec.data_dir),
-        "dev": processor.get_dev_examples(spec.data_dir),
-        "test": processor.get_test_examples(spec.data_dir),
-    }
-    if spec.max_train_examples:
-        examples["train"] = examples["train"][: spec.max_train_examples]
+    examples, record = classification_examples(processor, spec.data_dir, spec.max_train_examples)
     samples = {split: task.encode_all(exs, split) for split, exs in examples.items()}
-    record = dict(processor.data_record)
-    record["sizes"] = {split: len(exs) for split, exs in examples.items()}
     return BuiltTask(
         module=task.module,
         train_samples=samples["train"],

@@ -45,9 +45,10 @@ class ClozeModule(nn.Module):
 
 @dataclass
 class ClassificationTask:
-    """Everything the driver needs for one classification task and method."""
+    """Everything the driver needs for one classification task and method. `module` is any nn.Module whose
+    forward(batch) returns (scores [B, num_labels], loss or None): the GLM's ClozeModule, or a baseline's."""
 
-    module: ClozeModule
+    module: nn.Module
     encode: Callable[[InputExample], Any]
     collate: Callable[[Sequence[Any]], dict[str, Tensor]]
     label_list: list[str]
