@@ -3,30 +3,24 @@ Face layout, so the production path (from_pretrained of a local directory) is wh
 same data is the reference for the run-directory format and the data splits."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
-from transformers import (
-    BartConfig,
-    BartForConditionalGeneration,
-    BartTokenizerFast,
-    PreTrainedTokenizerFast,
-    RobertaConfig,
-    RobertaForMaskedLM,
-    RobertaTokenizerFast,
-    T5Config,
-    T5ForConditionalGeneration,
-)
+from transformers import AutoTokenizer, BartForConditionalGeneration, T5ForConditionalGeneration
 
-from conftest import ROOT, TOKENIZER_DIR
+from conftest import ROOT
 from finetune_baseline import BASELINE_NAMES
 from finetune_baseline import build_parser as baseline_parser
 from finetune_baseline import main as finetune_baseline
 from finetune_glm import build_parser as glm_parser
 from finetune_glm import main as finetune_glm
-from scripts.make_tiny_checkpoint import demo_corpus, make_tiny_checkpoint
+from scripts.make_tiny_baseline import BUILDERS
+from scripts.make_tiny_checkpoint import make_tiny_checkpoint
 from training.baselines import BASELINES, IGNORE_INDEX, LabelTextScorer, Seq2SeqLM, label_text, pad_inputs
 
 DEMO = ROOT / "data" / "demo" / "ag_news"
@@ -39,60 +33,15 @@ GLM_ONLY_ARGS = {"pattern_id", "prompt", "allow_non_original", "list_prompts", "
 
 
 # ---------------------------------------------------------------------------------------------- tiny models
-def roberta_bpe(cls):
-    """The real RoBERTa byte-level BPE (the vocabulary glm-roberta-large shares with roberta-large and BART)."""
-    tok = cls(vocab=str(TOKENIZER_DIR / "vocab.json"), merges=str(TOKENIZER_DIR / "merges.txt"))
-    assert len(tok) == 50265 and tok.tokenize(" Sports") == ["ĠSports"]  # not the empty tokenizer of a wrong keyword
-    return tok
-
-
-def tiny_roberta(out: Path) -> Path:
-    tok = roberta_bpe(RobertaTokenizerFast)
-    tok.save_pretrained(out)
-    torch.manual_seed(0)
-    config = RobertaConfig(vocab_size=len(tok), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                           intermediate_size=128, max_position_embeddings=130)
-    RobertaForMaskedLM(config).save_pretrained(out)  # a pretraining checkpoint, as on the hub: no classifier yet
-    return out
-
-
-def tiny_bart(out: Path) -> Path:
-    tok = roberta_bpe(BartTokenizerFast)
-    tok.save_pretrained(out)
-    torch.manual_seed(0)
-    config = BartConfig(vocab_size=len(tok), d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-                        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128)
-    BartForConditionalGeneration(config).save_pretrained(out)
-    return out
-
-
-def tiny_t5(out: Path) -> Path:
-    """A Unigram tokenizer trained on the demo data with T5's specials (<pad> 0, </s> 1, <unk> 2; </s> closes every
-    text) and a T5 with two layers each side."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-
-    tok = Tokenizer(models.Unigram())
-    tok.normalizer = normalizers.NFKC()
-    tok.pre_tokenizer = pre_tokenizers.Metaspace()
-    tok.decoder = decoders.Metaspace()
-    trainer = trainers.UnigramTrainer(vocab_size=1000, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>",
-                                      show_progress=False)
-    tok.train_from_iterator(demo_corpus() + ["ag_news: dbpedia_14: customization:"] * 20, trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>", special_tokens=[("</s>", 1)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
-    assert fast("Sports").input_ids[-1] == fast.eos_token_id and len(fast) > 100
-    fast.save_pretrained(out)
-    torch.manual_seed(0)
-    config = T5Config(vocab_size=len(fast), d_model=32, d_kv=8, d_ff=64, num_layers=2, num_decoder_layers=2, num_heads=4,
-                      pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)
-    T5ForConditionalGeneration(config).save_pretrained(out)
-    return out
-
-
 @pytest.fixture(scope="module")
 def models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny random models in the Hugging Face layout, written here by the project's builder."""
     root = tmp_path_factory.mktemp("models")
-    return {"roberta": tiny_roberta(root / "roberta"), "bart": tiny_bart(root / "bart"), "t5": tiny_t5(root / "t5")}
+    models = {name: build(root / name) for name, build in BUILDERS.items()}
+    t5_tokenizer = AutoTokenizer.from_pretrained(models["t5"])
+    assert len(t5_tokenizer) > 100 and t5_tokenizer("Sports").input_ids[-1] == t5_tokenizer.eos_token_id
+    assert len(AutoTokenizer.from_pretrained(models["roberta"])) == 50265  # not an empty tokenizer
+    return models
 
 
 # ---------------------------------------------------------------------------------------------- runs
@@ -207,8 +156,6 @@ def test_epochs_zero_with_load_reproduces_best_dev(models, runs, tmp_path):
 
 def test_label_text_scores_are_hf_log_likelihoods(models):
     """Scoring every label text with one shared encoder pass equals HF's own loss on each (input, label text)."""
-    from transformers import AutoTokenizer
-
     tok = AutoTokenizer.from_pretrained(models["t5"])
     model = T5ForConditionalGeneration.from_pretrained(models["t5"]).eval()
     texts = [label_text(label) for label in ("World", "Sports", "Business", "Sci/Tech")]
@@ -236,8 +183,6 @@ def test_label_text_scores_are_hf_log_likelihoods(models):
 
 @pytest.mark.parametrize("baseline", ["bart", "t5"])
 def test_seq2seq_loss_is_hf_loss_without_smoothing(models, baseline):
-    from transformers import AutoTokenizer
-
     cls = {"bart": BartForConditionalGeneration, "t5": T5ForConditionalGeneration}[baseline]
     tok = AutoTokenizer.from_pretrained(models[baseline])
     model = cls.from_pretrained(models[baseline]).eval()
@@ -324,3 +269,31 @@ def test_bad_model_settings(models, tmp_path, baseline, model, extra, message):
     with pytest.raises(SystemExit, match=message):
         finetune_baseline(["--baseline", baseline, "--model-name-or-path", str(models[model]), "--task", "ag_news",
                            "--data-dir", str(DEMO), "--save", str(tmp_path), *extra])
+
+
+# ---------------------------------------------------------------------------------------------- shell entry point
+BASELINE_FRAGMENTS = sorted((ROOT / "config_tasks").glob("baseline_*.sh"))
+
+
+@pytest.mark.parametrize("fragment", BASELINE_FRAGMENTS, ids=lambda p: p.name)
+def test_baseline_fragments_name_a_baseline_and_a_model(fragment):
+    shown = subprocess.run(["bash", "-c", f'source "{fragment}"; echo "$MODEL_TYPE|$MODEL_PATH|$BASELINE_ARGS"'],
+                           capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]}).stdout.strip()
+    model_type, model_path, args = shown.split("|")
+    assert model_type and model_path
+    parsed = baseline_parser().parse_args([*args.split(), "--task", "ag_news"])
+    assert parsed.baseline in BASELINES and parsed.model_name_or_path == model_path
+
+
+def test_shell_script_runs_the_tiny_demo(models, tmp_path):
+    """scripts/finetune_baseline.sh with the tiny fragment and the GLM demo task fragment: the task's settings reach
+    the driver, and extra flags come last (here: evaluation only). MODEL_PATH holds a model already, as on every
+    run after the first (writing it is what the `models` fixture does, with the same builder)."""
+    env = {**os.environ, "PYTHON": sys.executable, "N_GPU": "0", "MODEL_PATH": str(models["roberta"]),
+           "SAVE_PATH": str(tmp_path / "runs")}
+    subprocess.run(["bash", "scripts/finetune_baseline.sh", "config_tasks/baseline_roberta_tiny.sh",
+                    "config_tasks/task_ag_news_demo.sh", "--epochs", "0"], cwd=ROOT, env=env, check=True, capture_output=True)
+    cfg = read_json(tmp_path / "runs" / "roberta-tiny-ag_news-demo" / "config.json")
+    assert cfg["args"]["model_name_or_path"] == str(models["roberta"]) and cfg["args"]["method"] == "roberta_linear"
+    assert (cfg["args"]["lr"], cfg["args"]["seq_length"], cfg["args"]["batch_size"]) == (2e-3, 128, 16)  # the task fragment's
+    assert cfg["data"]["sizes"] == {"train": 400, "dev": 100, "test": 100}
