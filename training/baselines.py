@@ -114,13 +114,13 @@ class BaselineSpec:
     checkpoint_activations: bool
     length_penalty: float
     # seq2seq only
-    src_seq_length: int = 512
-    tgt_seq_length: int = 64
-    min_tgt_length: int = 0
-    num_beams: int = 1
-    no_repeat_ngram_size: int = 0
-    label_smoothing: float = 0.0
-    eval_max_examples: int = 0
+    src_seq_length: int
+    tgt_seq_length: int
+    min_tgt_length: int
+    num_beams: int
+    no_repeat_ngram_size: int
+    label_smoothing: float
+    eval_max_examples: int
 
     @property
     def method(self) -> str:
@@ -151,7 +151,7 @@ def task_family(task: str) -> str:
 
 def label_text(label: str) -> str:
     """The text a text-to-text model generates for a label: the label name with CamelCase split into words
-    ("EducationalInstitution" -> "Educational Institution"), as T5 was fine-tuned on class names."""
+    ("EducationalInstitution" -> "Educational Institution"), since T5's own tasks name classes in words."""
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", label)
 
 
@@ -162,9 +162,9 @@ def source_text(example: InputExample, prefix: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- loading
 def load_pretrained(spec: BaselineSpec, labels: Sequence[str] | None) -> tuple[PreTrainedModel, Any]:
-    """Model and tokenizer from a local directory or the hub. `labels` (classification with a linear head)
-    size a new head. A hub failure says how to pass a local directory; a checkpoint of another architecture,
-    or a length the position table cannot hold, is an error before anything is trained."""
+    """Model and tokenizer from a local directory or the hub. With `labels`, a baseline with a linear head gets a
+    new head of that size. A hub failure says how to pass a local directory; a checkpoint of another
+    architecture, or a length the position table cannot hold, is an error before anything is trained."""
     b, name = spec.baseline, spec.model_name_or_path
     try:
         config = AutoConfig.from_pretrained(name)
@@ -178,10 +178,10 @@ def load_pretrained(spec: BaselineSpec, labels: Sequence[str] | None) -> tuple[P
             f"({type(err).__name__}). Where the hub is reachable, download it (e.g. `hf download {name} --local-dir DIR`) "
             f"and pass --model-name-or-path DIR."
         ) from None
-    if tokenizer.pad_token_id is None:
-        raise SystemExit(f"the tokenizer of {name} has no padding token; batches cannot be formed")
     if config.model_type != b.model_type:
         raise SystemExit(f"--baseline {b.name} needs a {b.model_type} checkpoint, but {name} is a {config.model_type!r} model")
+    if tokenizer.pad_token_id is None:
+        raise SystemExit(f"the tokenizer of {name} has no padding token; batches cannot be formed")
     limit = b.max_input_tokens(config)
     longest = spec.src_seq_length if spec.family == "seq2seq" else spec.seq_length
     if limit is not None and longest > limit:
