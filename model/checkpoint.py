@@ -42,14 +42,27 @@ class CheckpointError(RuntimeError):
 
 
 # ---------------------------------------------------------------------------------------------- reading
+def _safe_globals() -> list:
+    """Classes the original GLM checkpoints carry besides tensors (the argparse namespace, numpy RNG state).
+    Allowing these keeps `weights_only=True` loading: no arbitrary code can run."""
+    import argparse
+
+    import numpy as np
+
+    allowed: list = [argparse.Namespace, np.ndarray, np.dtype, np._core.multiarray._reconstruct]
+    allowed += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith("DType")]
+    return allowed
+
+
 def _torch_load(path: Path) -> dict:
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_safe_globals()):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle with non-tensor objects, or a truncated download
         raise CheckpointError(
             f"{path}: cannot be read safely ({type(err).__name__}: {str(err).splitlines()[0][:200]}). A broken or "
-            "partial download raises this too. If the file holds optimizer or RNG state, convert it once with "
-            "`python scripts/convert_checkpoint.py --allow-pickle SRC DST` (only for files you trust)."
+            "partial download raises this too (download it again). If the file holds other Python objects, re-save "
+            "only its state dict, `torch.save({'module': sd}, path)`, where you trust the file."
         ) from err
 
 
@@ -197,6 +210,7 @@ def atomic_write_bytes(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
