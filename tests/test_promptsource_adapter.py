@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tasks.data_io import DataError
 from tasks.promptsource_adapter import (
     EmptyRenderError,
     PromptsourceCloze,
@@ -25,6 +26,7 @@ from tasks.promptsource_adapter import (
     TemplateRenderer,
     available_datasets,
     list_prompts,
+    make_promptsource_task,
     load_templates,
     make_prompt,
     parse_task_spec,
@@ -286,6 +288,7 @@ def test_list_prompts_ids_follow_template_names(tokenizer):
     assert not by_name["Negation template for positive and negative"].original_task
     row = by_name["Movie Expressed Sentiment"].row()
     assert row["answer_choices"] == ["negative", "positive"] and row["metrics"] == ["Accuracy"]
+    assert select("imdb", None, "Sentiment with choices")[0].name == "Sentiment with choices "  # sic, in promptsource
     # select by id and by name agree, with or without the prefix the driver's flag carries
     assert select("imdb", None, 0)[0] == select("imdb", None, infos[0].name)[0] == select("imdb", None, "promptsource:0")[0]
 
@@ -327,3 +330,63 @@ def test_every_original_task_template_adapts(tokenizer, dataset, subset):
             if isinstance(prompt, PromptsourceSeq2Seq):
                 assert prompt.render_target(row, str(i))
         assert rendered, f"{info.name} rendered no fixture row"
+
+
+# ------------------------------------------------------------------------------------ task integration
+def data_dir(tmp_path: Path, dataset: str, subset: str | None = None, splits=("train", "test")) -> str:
+    """A --data-dir in the hub schema made of the fixture rows (every split gets all of them)."""
+    text = "".join(json.dumps(r) + "\n" for r in rows(dataset, subset))
+    for split in splits:
+        (tmp_path / f"{split}.jsonl").write_text(text)
+    return str(tmp_path)
+
+
+def test_demo_ag_news_task_reads_local_files_and_scores_multi_token(tokenizer):
+    from tasks.layout import encode_candidate_rows
+
+    task = make_promptsource_task("promptsource:ag_news", tokenizer, 128, "promptsource:classify", data_dir=str(ROOT / "data" / "demo" / "ag_news"))
+    assert task.kind == "classification" and task.metrics == ("accuracy", "macro_f1") and task.pvp.is_multi_token
+    train, dev = task.get_train_examples(), task.get_dev_examples()
+    assert len(train) == 400 and len(dev) == 100
+    for example in train[:20]:
+        assert example.label == str(example.meta["row"]["label"])
+    rows_ = encode_candidate_rows(task.pvp, train[0])
+    template_input = load_templates("ag_news")["classify"].apply(train[0].meta["row"])[0]
+    assert tokenizer.decode(rows_.input_ids[0][: rows_.sep], skip_special=False) == f"<s>{template_input}<mask></s>"
+    assert [tokenizer.decode(t[rows_.sep :], skip_special=False) for t in rows_.target_ids] == [
+        f" {c}<|endofpiece|>" for c in ("World politics", "Sports", "Business", "Science and technology")]
+    assert rows_.label == train[0].meta["row"]["label"]
+
+
+def test_single_token_task_uses_the_verbalizer_ids(tokenizer, tmp_path):
+    from tasks.layout import encode_single_token
+
+    task = make_promptsource_task("imdb", tokenizer, 64, "Movie Expressed Sentiment", data_dir=data_dir(tmp_path, "imdb", splits=("train", "dev", "test")))
+    assert not task.pvp.is_multi_token and task.processor.get_labels() == ["0", "1"]
+    assert [e.label for e in task.get_train_examples()] == [e.label for e in task.get_dev_examples()] == ["1", "0"]
+    sample = encode_single_token(task.pvp, task.get_test_examples()[0])
+    assert [tokenizer.decode([i]) for i in sample.verbalizer_ids] == [" negative", " positive"]
+    assert sample.label == 1
+
+
+def test_per_example_candidates_task(tokenizer, tmp_path):
+    from tasks.layout import encode_packed
+
+    task = make_promptsource_task("super_glue/copa", tokenizer, 128, "best_option", data_dir=data_dir(tmp_path, "super_glue", "copa"))
+    test = task.get_test_examples()
+    assert [e.label for e in test] == ["0", "0", "1", "1", None]  # the last fixture row is unlabelled (-1)
+    packed = encode_packed(task.pvp, test[3])
+    assert packed.num_candidates == 2 and packed.label == 1
+    assert encode_packed(task.pvp, test[4]).label == -1
+
+
+def test_template_covering_part_of_the_data_fails_when_reading_naming_the_line(tokenizer, tmp_path):
+    """Per-example choices: the train split is read when the task is made, so the error comes before any model."""
+    with pytest.raises(EmptyRenderError, match=r"train\.jsonl:2 \(example train-1\).*renders an empty input"):
+        make_promptsource_task("super_glue/copa", tokenizer, 128, "…why? C1 or C2", data_dir=data_dir(tmp_path, "super_glue", "copa"))
+
+
+def test_hub_failure_says_how_to_pass_local_files(tokenizer):
+    task = make_promptsource_task("promptsource:ag_news", tokenizer, 128, "classify")
+    with pytest.raises(DataError, match="--data-dir DIR holding train.jsonl.*fields label, text"):
+        task.get_train_examples()
