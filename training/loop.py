@@ -226,7 +226,7 @@ class Trainer:
                         optimizer.zero_grad(set_to_none=True)
                     continue
                 nonfinite = 0
-                running.append(float(loss))
+                running.append(loss.item())
                 if engine is not None:
                     engine.backward(loss)
                     engine.step()
