@@ -393,6 +393,15 @@ def test_hub_failure_says_how_to_pass_local_files(tokenizer):
         task.get_train_examples()
 
 
+
+def test_instruction_longer_than_the_sequence_budget_is_an_error(tokenizer):
+    from tasks.base import PromptTooLongError
+    from tasks.layout import encode_packed
+
+    task = make_promptsource_task("promptsource:ag_news", tokenizer, 16, "which_section_choices", data_dir=str(ROOT / "data" / "demo" / "ag_news"))
+    with pytest.raises(PromptTooLongError, match="fixed tokens.*Raise --seq-length"):
+        encode_packed(task.pvp, task.get_dev_examples()[0])
+
 # ------------------------------------------------------------------------------------------- learning
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["classify", "classify_question_first", "which_section"])
