@@ -47,7 +47,7 @@ from jinja2 import meta, pass_context
 
 from model.tokenizer import GLMTokenizer
 from tasks.base import PVP, DataProcessor, InputExample, Part, PromptTooLongError, truncate
-from tasks.data_io import DataError, Row
+from tasks.data_io import DataError, MissingSplitError, Row
 
 SEPARATOR = "|||"
 PREFIX = "promptsource:"
@@ -407,14 +407,17 @@ class TemplateRenderer:
         self.fields_read = frozenset(reads - set(ps.env.globals) - {"answer_choices"})
 
     # ------------------------------------------------------------------ public
-    def render(self, row: Mapping[str, Any], key: str = "", where: str = "") -> RenderedPrompt:
-        """Render `row` (`key` seeds the template's random choices; `where` names the example in errors)."""
+    def render(self, row: Mapping[str, Any], key: str = "", where: str = "", split: bool = True) -> RenderedPrompt:
+        """Render `row` (`key` seeds the template's random choices; `where` names the example in errors).
+        With `split=False` the input is one fixed part: enough for its text, target and choices, and cheaper."""
         where = where or key or "example"
         self._check_fields(row, where)
         choices = self._render_choices(row, key, where)
         pieces = self._render_pieces(row, choices, key, where)
         input_text = self._unescape(pieces[0]).strip()
         target = self._unescape(pieces[1]).strip()
+        if not split:
+            return RenderedPrompt(((input_text, False),), target, choices)
         long = self.shortenable_fields(row)
         parts = self._split_at_fields(row, long, choices, key, input_text)
         if parts is None:  # some field is transformed by the template; keep those that round-trip on their own
@@ -576,13 +579,16 @@ class PromptsourceCloze:
         Hugging Face "no label" value, which an unguarded `answer_choices[label]` would turn into the last
         choice.
         """
-        rendered = self.renderer.render(row, key, where)
+        return self.gold_of(self.renderer.render(row, key, where, split=False), row, where or key)
+
+    def gold_of(self, rendered: RenderedPrompt, row: Mapping[str, Any], where: str) -> int | None:
+        """`gold` for an example already rendered."""
         if not rendered.target or row.get("label") == -1:
             return None
         assert rendered.choices is not None
         if rendered.target not in rendered.choices:
             raise PromptsourceError(
-                f"{where or key}: template {self.renderer.name!r} renders the answer {rendered.target!r}, which is not one "
+                f"{where}: template {self.renderer.name!r} renders the answer {rendered.target!r}, which is not one "
                 f"of its answer choices {list(rendered.choices)}"
             )
         return rendered.choices.index(rendered.target)
@@ -708,12 +714,13 @@ class PromptsourceProcessor(DataProcessor):
         return [str(i) for i in range(len(words) if words is not None else self._max_choices)]
 
     def create_example(self, row: Row, guid: str, idx: int) -> InputExample:
-        rendered = self.prompt.renderer.render(row.fields, guid, f"{row.where} (example {guid})")
+        where = f"{row.where} (example {guid})"
+        rendered = self.prompt.renderer.render(row.fields, guid, where, split=False)
         meta: dict[str, Any] = {"row": row.fields, "where": row.where}
         if isinstance(self.prompt, PromptsourceSeq2Seq):
             meta["target"] = rendered.target or None
             return InputExample(guid=guid, text_a=rendered.input_text, meta=meta, idx=idx)
-        gold = self.prompt.gold(row.fields, guid, f"{row.where} (example {guid})")
+        gold = self.prompt.gold_of(rendered, row.fields, where)
         choices = rendered.choices or ()
         self._max_choices = max(self._max_choices, len(choices))
         return InputExample(guid=guid, text_a=rendered.input_text, label=None if gold is None else str(gold), meta=meta,
@@ -777,8 +784,9 @@ def make_promptsource_task(spec: str, tokenizer: GLMTokenizer, max_seq_length: i
                            long_fields: Sequence[str] | None = None, dev_fraction: float = 0.1, seed: int = 42) -> PromptsourceTask:
     """Everything a run needs for `--task promptsource:<dataset>[/<subset>] --prompt <name or id>`.
 
-    With per-example answer choices the PVP's label list is only known after reading data; it is built from
-    the train split here, so a bad template/data pairing also fails here, before any model is loaded.
+    With per-example answer choices the PVP's label list ("0".."k-1", k the most candidates of any example) is
+    only known after reading the data; every split is read here, so a bad template/data pairing also fails
+    here, before any model is loaded.
     """
     dataset, subset = parse_task_spec(spec)
     chosen = make_prompt(dataset, subset, prompt, tokenizer, allow_non_original, long_fields)
@@ -786,7 +794,11 @@ def make_promptsource_task(spec: str, tokenizer: GLMTokenizer, max_seq_length: i
     pvp = None
     if isinstance(chosen, PromptsourceCloze):
         if chosen.per_example:
-            processor.get_train_examples(data_dir)
+            processor.get_train_examples(data_dir)  # dev too: the base reads them together
+            try:
+                processor.get_test_examples(data_dir)
+            except MissingSplitError:  # a data set without a test split; the driver decides what that means
+                pass
         pvp = PromptsourcePVP(chosen, processor.get_labels(), max_seq_length)
     return PromptsourceTask(
         name=PREFIX + _label(dataset, subset),

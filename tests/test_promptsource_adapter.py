@@ -381,6 +381,18 @@ def test_per_example_candidates_task(tokenizer, tmp_path):
     assert encode_packed(task.pvp, test[4]).label == -1
 
 
+def test_per_example_label_list_covers_the_most_candidates_of_any_split(tokenizer, tmp_path):
+    from tasks.layout import encode_packed
+
+    data_dir(tmp_path, "cos_e", "v1.11", splits=("train", "dev"))
+    wide = dict(rows("cos_e", "v1.11")[1], choices=["salt", "yeast", "ice", "paint", "glue", "sand"])
+    (tmp_path / "test.jsonl").write_text(json.dumps(wide) + "\n")
+    task = make_promptsource_task("cos_e/v1.11", tokenizer, 128, "question_option_description_text", data_dir=str(tmp_path))
+    assert task.pvp.label_list == ["0", "1", "2", "3", "4", "5"]
+    (example,) = task.get_test_examples()
+    assert example.num_choices == 6 and example.label == "1"
+    assert encode_packed(task.pvp, example).num_candidates == 6
+
 def test_template_covering_part_of_the_data_fails_when_reading_naming_the_line(tokenizer, tmp_path):
     """Per-example choices: the train split is read when the task is made, so the error comes before any model."""
     with pytest.raises(EmptyRenderError, match=r"train\.jsonl:2 \(example train-1\).*renders an empty input"):
