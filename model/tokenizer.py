@@ -19,9 +19,6 @@ from pathlib import Path
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
-ORIGINAL_MASK_ID = 50264  # RoBERTa's <mask>; used by THUDM/GLM's fine-tuning code
-HF_MASK_ID = 50267  # "[MASK]" in the HF port's added_tokens.json
-PADDED_VOCAB_SIZE = 50304  # 50268 rounded up to a multiple of 128: rows of the embedding matrix
 
 _SOP, _EOP, _MASK = "<|startofpiece|>", "<|endofpiece|>", "[MASK]"
 
@@ -39,33 +36,44 @@ class Encoding:
 
 
 class GLMTokenizer:
-    """Byte-level BPE with GLM's special tokens; `encode` adds nothing and never prepends a space."""
+    """Byte-level BPE with GLM's special tokens; `encode` adds nothing and never prepends a space.
 
-    cls_id = 0
-    pad_id = 2
-    eos_id = 2
-    sep_id = 2
-    unk_id = 3
-    sop_id = 50265
-    eop_id = 50266
+    The ids are read from the files, so the same class serves the real vocabulary and the project's small demo
+    vocabulary (scripts/make_tiny_checkpoint.py), whose specials sit at other ids.
+    """
 
-    def __init__(self, backend: Tokenizer, mask_id: int = ORIGINAL_MASK_ID, vocab_size: int = PADDED_VOCAB_SIZE):
-        if mask_id not in (ORIGINAL_MASK_ID, HF_MASK_ID):
-            raise ValueError(f"mask_id must be {ORIGINAL_MASK_ID} (original GLM) or {HF_MASK_ID} (HF port), got {mask_id}")
+    def __init__(self, backend: Tokenizer, mask: str | int = "original"):
         self._backend = backend
-        self.mask_id = mask_id
-        self.vocab_size = vocab_size
-        # The backend always maps "[MASK]" to 50267; the original convention renames it to RoBERTa's <mask>.
-        self._hf_mask = backend.token_to_id(_MASK)
-        for name, want in (("<s>", 0), ("</s>", 2), ("<unk>", 3), (_SOP, 50265), (_EOP, 50266), (_MASK, 50267)):
-            got = backend.token_to_id(name)
-            if got != want:
-                raise ValueError(f"tokenizer files give {name!r} id {got}, expected {want}: not the glm-roberta-large vocabulary")
+        ids = {name: backend.token_to_id(name) for name in ("<s>", "</s>", "<unk>", "<mask>", _SOP, _EOP, _MASK)}
+        absent = [name for name, i in ids.items() if i is None]
+        if absent:
+            raise ValueError(f"tokenizer vocabulary lacks {absent}: not a glm-roberta-large style vocabulary")
+        self.cls_id = ids["<s>"]
+        self.eos_id = self.pad_id = self.sep_id = ids["</s>"]
+        self.unk_id = ids["<unk>"]
+        self.sop_id, self.eop_id = ids[_SOP], ids[_EOP]
+        original, hf = ids["<mask>"], ids[_MASK]
+        if mask in ("original", original):
+            self.mask_id, self.mask_convention = original, "original"
+        elif mask in ("hf", hf):
+            self.mask_id, self.mask_convention = hf, "hf"
+        else:
+            raise ValueError(
+                f"mask_id must be 'original' ({original}, RoBERTa's <mask>, what GLM's fine-tuning code uses) or "
+                f"'hf' ({hf}, the HF port's [MASK]), got {mask!r}"
+            )
+        # The backend always maps "[MASK]" in text to its added id; the original convention renames it.
+        self._hf_mask = hf
+        # Embedding rows: the token count rounded up to a multiple of 128 (50268 -> 50304 for the real vocab).
+        self.vocab_size = -(-len(self) // 128) * 128
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_dir(cls, path: str | Path, mask_id: int = ORIGINAL_MASK_ID) -> "GLMTokenizer":
-        """Build from a directory holding vocab.json and merges.txt (a checkpoint directory or tokenizer folder)."""
+    def from_dir(cls, path: str | Path, mask_id: str | int = "original") -> "GLMTokenizer":
+        """Build from a directory holding vocab.json and merges.txt (a checkpoint directory or tokenizer folder).
+
+        `mask_id`: "original" (50264 for the real vocabulary; the default) or "hf" (50267); the numbers work too.
+        """
         path = Path(path)
         vocab, merges = path / "vocab.json", path / "merges.txt"
         for f in (vocab, merges):
@@ -74,11 +82,11 @@ class GLMTokenizer:
                     f"{f} not found: a glm-roberta-large tokenizer needs vocab.json and merges.txt in {path} "
                     "(the files of the checkpoint on the hub, or `scripts/make_tiny_checkpoint.py` output)"
                 )
-        bpe = models.BPE.from_file(str(vocab), str(merges))
-        backend = Tokenizer(bpe)
+        backend = Tokenizer(models.BPE.from_file(str(vocab), str(merges)))
         backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         backend.decoder = decoders.ByteLevel()
-        # Specials already in vocab.json keep their ids; the others are appended in this order: 50265, 50266, 50267.
+        # Specials already in vocab.json keep their ids; the others are appended in this order (50265, 50266, 50267
+        # for the real vocabulary), matching added_tokens.json.
         backend.add_special_tokens(
             [
                 AddedToken("<s>", special=True, normalized=False),
@@ -91,14 +99,12 @@ class GLMTokenizer:
                 AddedToken(_MASK, lstrip=True, special=True, normalized=False),
             ]
         )
-        vocab_size = PADDED_VOCAB_SIZE
         added = path / "added_tokens.json"
         if added.is_file():
-            extra = json.loads(added.read_text())
-            for name, idx in extra.items():
+            for name, idx in json.loads(added.read_text()).items():
                 if backend.token_to_id(name) != idx:
                     raise ValueError(f"{added}: token {name!r} has id {idx}, but the vocabulary gives {backend.token_to_id(name)}")
-        return cls(backend, mask_id=mask_id, vocab_size=vocab_size)
+        return cls(backend, mask=mask_id)
 
     # ------------------------------------------------------------------ basic API
     def __len__(self) -> int:
@@ -122,7 +128,7 @@ class GLMTokenizer:
 
     def decode(self, ids: list[int], skip_special: bool = True) -> str:
         """Text of `ids`; with skip_special, cls/eos/pad/sop/eop and padding rows are dropped."""
-        special = {self.cls_id, self.eos_id, self.sop_id, self.eop_id, 1}
+        special = {self.cls_id, self.eos_id, self.sop_id, self.eop_id, self._backend.token_to_id("<pad>")}
         ids = [int(i) for i in ids if int(i) < len(self) and not (skip_special and int(i) in special)]
         return self._backend.decode(ids, skip_special_tokens=False)
 

@@ -1,0 +1,345 @@
+"""GLM (General Language Model) as used by glm-roberta-large, in one file, read top to bottom.
+
+Shape legend
+    B  batch            L  query length (tokens fed in this call)     M  cached length (memory / past keys)
+    K  key length M+L   H  hidden size      N  attention heads        D  head size H/N
+    V  vocabulary rows (50304 for glm-roberta-large, padding rows included)
+
+The state-dict keys are exactly those of the released checkpoints (`word_embeddings.weight`,
+`transformer.layers.{i}.attention.query_key_value.weight`, ...), so weights load without renaming.
+
+Attention inputs are explicit and named, where the original code overloads one `attention_mask` argument:
+    sep             int or [B]: Part A = key columns < sep (bidirectional), the rest causal.
+    attention_mask  [B, 1, L, K] bool, True = may attend (packed candidates, HF-style layouts).
+    padding_mask    [B, K] bool, True = real token; removes padded keys from every row.
+With none of them: causal (sep = 0), as the HF port's default. With only `padding_mask`: bidirectional over
+real keys (the HF port's 2-D mask convention).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+KVCache = list[tuple[Tensor, Tensor]]  # per layer: keys, values [B, N, M, D]
+
+
+@dataclass(frozen=True)
+class GLMConfig:
+    """Architecture hyperparameters. Field names follow the HF port's config.json."""
+
+    num_layers: int = 24
+    hidden_size: int = 1024
+    num_attention_heads: int = 16
+    vocab_size: int = 50304
+    max_sequence_length: int = 512
+    embedding_dropout_prob: float = 0.1
+    attention_dropout_prob: float = 0.1
+    output_dropout_prob: float = 0.1
+    attention_scale: float = 1.0
+    initializer_range: float = 0.02
+    # The original training code used the tanh GELU; the HF port uses the exact erf GELU.
+    gelu: Literal["tanh", "erf"] = "tanh"
+    checkpoint_activations: bool = False
+    layernorm_epsilon: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(f"hidden_size {self.hidden_size} is not divisible by num_attention_heads {self.num_attention_heads}")
+        if self.gelu not in ("tanh", "erf"):
+            raise ValueError(f"gelu must be 'tanh' or 'erf', got {self.gelu!r}")
+        if self.attention_scale != 1.0:
+            raise NotImplementedError("attention_scale != 1.0 (only used by a 1.25-scale GLM variant) is not supported")
+
+    @property
+    def head_size(self) -> int:
+        return self.hidden_size // self.num_attention_heads
+
+    # HF config.json <-> GLMConfig. Unknown HF fields (auto_map, pool_token, ...) are kept by the caller.
+    @classmethod
+    def from_hf_dict(cls, d: dict, **overrides) -> "GLMConfig":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        if "num_hidden_layers" in d and "num_layers" not in d:
+            kw["num_layers"] = d["num_hidden_layers"]
+        if not d.get("block_position_encoding", True):
+            raise NotImplementedError("checkpoints without block_position_encoding are not GLM blank-infilling models")
+        if d.get("relative_encoding", False):
+            raise NotImplementedError("the Transformer-XL relative-encoding variant is not supported")
+        kw.update(overrides)
+        return cls(**kw)
+
+    def to_hf_dict(self) -> dict:
+        d = asdict(self)
+        d.update(
+            architectures=["GLMModel"],
+            model_type="glm",
+            block_position_encoding=True,
+            relative_encoding=False,
+            output_predict=True,
+            parallel_output=True,
+            pool_token="cls",
+            checkpoint_num_layers=1,
+            spell_func="lstm",
+            spell_length=None,
+            torch_dtype="float32",
+        )
+        return d
+
+
+def gelu_tanh(x: Tensor) -> Tensor:
+    """The original GLM code's GELU, in its exact operation order (it differs from torch's tanh GELU by ~1e-7)."""
+    return 0.5 * x * (1.0 + torch.tanh(0.7978845608028654 * x * (1.0 + 0.044715 * x * x)))
+
+
+class SelfAttention(nn.Module):
+    """Fused QKV projection; its output rows are [Q | K | V], heads contiguous inside each third."""
+
+    def __init__(self, cfg: GLMConfig):
+        super().__init__()
+        self.n_heads, self.head_size = cfg.num_attention_heads, cfg.head_size
+        self.query_key_value = nn.Linear(cfg.hidden_size, 3 * cfg.hidden_size)
+        self.dense = nn.Linear(cfg.hidden_size, cfg.hidden_size)
+        self.attention_dropout = cfg.attention_dropout_prob
+        self.output_dropout = nn.Dropout(cfg.output_dropout_prob)
+
+    def _heads(self, x: Tensor) -> Tensor:
+        b, t, _ = x.shape
+        return x.view(b, t, self.n_heads, self.head_size).transpose(1, 2)  # [B, T, H] -> [B, N, T, D]
+
+    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None, past: tuple[Tensor, Tensor] | None):
+        # x: [B, L, H] (already layer-normed); mem: [B, M, H] layer-normed memory; mask: [B|1, 1, L, K] bool.
+        length = x.shape[1]
+        source = x if mem is None else torch.cat([mem, x], dim=1)  # [B, M+L, H]
+        q, k, v = self.query_key_value(source).chunk(3, dim=-1)  # each [B, M+L, H]
+        q = self._heads(q[:, -length:])  # [B, N, L, D]: only the new positions ask
+        k, v = self._heads(k), self._heads(v)  # [B, N, M+L, D]
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)  # [B, N, K, D]
+            v = torch.cat([past[1], v], dim=2)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.attention_dropout if self.training else 0.0
+        )  # [B, N, L, D]
+        out = out.transpose(1, 2).reshape(x.shape[0], length, -1)  # [B, N, L, D] -> [B, L, H]
+        return self.output_dropout(self.dense(out)), (k, v)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: GLMConfig):
+        super().__init__()
+        self.dense_h_to_4h = nn.Linear(cfg.hidden_size, 4 * cfg.hidden_size)
+        self.dense_4h_to_h = nn.Linear(4 * cfg.hidden_size, cfg.hidden_size)
+        self.dropout = nn.Dropout(cfg.output_dropout_prob)
+        self.act = gelu_tanh if cfg.gelu == "tanh" else F.gelu
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.dense_4h_to_h(self.act(self.dense_h_to_4h(x))))
+
+
+class GLMBlock(nn.Module):
+    """Pre-LN transformer layer: x + Attn(LN1(x)), then + MLP(LN2(.)). Memory goes through LN1 too."""
+
+    def __init__(self, cfg: GLMConfig):
+        super().__init__()
+        self.input_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layernorm_epsilon)
+        self.attention = SelfAttention(cfg)
+        self.post_attention_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layernorm_epsilon)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None):
+        mem_normed = None if mem is None else self.input_layernorm(mem)
+        attn, present = self.attention(self.input_layernorm(x), mask, mem_normed, past)
+        x = x + attn
+        x = x + self.mlp(self.post_attention_layernorm(x))
+        return x, present
+
+
+class GLMTransformer(nn.Module):
+    """Position tables, the layer stack and the final LayerNorm (the `transformer.` key prefix)."""
+
+    def __init__(self, cfg: GLMConfig):
+        super().__init__()
+        self.cfg = cfg
+        # max_sequence_length + 1 rows: position max_seq is used by Part B tokens of a full-length Part A.
+        self.position_embeddings = nn.Embedding(cfg.max_sequence_length + 1, cfg.hidden_size)
+        self.block_position_embeddings = nn.Embedding(cfg.max_sequence_length + 1, cfg.hidden_size)
+        self.embedding_dropout = nn.Dropout(cfg.embedding_dropout_prob)
+        self.layers = nn.ModuleList(GLMBlock(cfg) for _ in range(cfg.num_layers))
+        self.final_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layernorm_epsilon)
+
+
+@dataclass
+class GLMOutput:
+    logits: Tensor | None  # [B, L, V]
+    hidden_states: Tensor  # [B, L, H], after the final LayerNorm
+    past_key_values: KVCache | None = None  # per layer, keys/values over all K positions
+    mems: list[Tensor] | None = None  # num_layers + 1 tensors [B, M+L, H]: the input of every layer, and the last output
+
+
+def build_attention_mask(
+    batch: int,
+    length: int,
+    mem_length: int,
+    device: torch.device,
+    sep: int | Tensor | None = None,
+    attention_mask: Tensor | None = None,
+    padding_mask: Tensor | None = None,
+) -> Tensor:
+    """The boolean mask [B|1, 1, L, M+L] (True = may attend) from the named inputs; see the module docstring.
+
+    Memory / cached columns are always visible under `sep` (GLM's rule); with an explicit `attention_mask` the
+    caller decides, and only its last M+L columns are used.
+    """
+    keys = mem_length + length
+    if attention_mask is not None:
+        if attention_mask.dim() != 4:
+            raise ValueError(f"attention_mask must be [B, 1, L, K] bool, got shape {tuple(attention_mask.shape)}")
+        mask = attention_mask[..., -keys:].bool()
+    else:
+        if sep is None:
+            # HF conventions: a padding mask alone means bidirectional over real keys; nothing means causal.
+            sep = length if padding_mask is not None else 0
+        sep_t = torch.as_tensor(sep, device=device).reshape(-1, 1, 1, 1)  # [B|1, 1, 1, 1]
+        rows = torch.arange(length, device=device).view(1, 1, length, 1)  # query index within this chunk
+        cols = torch.arange(length, device=device).view(1, 1, 1, length)
+        current = (cols <= rows) | (cols < sep_t)  # [B|1, 1, L, L]
+        if mem_length:
+            memory = torch.ones(current.shape[0], 1, length, mem_length, dtype=torch.bool, device=device)
+            current = torch.cat([memory, current], dim=-1)  # [B|1, 1, L, M+L]
+        mask = current
+    if padding_mask is not None:
+        if padding_mask.shape[-1] != keys:
+            raise ValueError(f"padding_mask covers {padding_mask.shape[-1]} keys, expected M+L = {keys}")
+        mask = mask & padding_mask.bool().view(batch, 1, 1, keys)
+    return mask
+
+
+class GLMModel(nn.Module):
+    """The GLM backbone with the tied output projection (logits = h @ word_embeddings.weight^T, no bias)."""
+
+    def __init__(self, cfg: GLMConfig):
+        super().__init__()
+        self.config = cfg
+        self.word_embeddings = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        self.transformer = GLMTransformer(cfg)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """The original initialisation: N(0, 0.02); output projections scaled by 1/sqrt(2 L); biases 0, LN (1, 0)."""
+        std = self.config.initializer_range
+        out_std = std / math.sqrt(2.0 * self.config.num_layers)
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif "layernorm" in name:
+                nn.init.ones_(p)
+            elif name.endswith(("attention.dense.weight", "dense_4h_to_h.weight")):
+                nn.init.normal_(p, 0.0, out_std)
+            else:
+                nn.init.normal_(p, 0.0, std)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        position_ids: Tensor | None = None,
+        *,
+        sep: int | Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        padding_mask: Tensor | None = None,
+        past_key_values: KVCache | None = None,
+        use_cache: bool = False,
+        mems: list[Tensor] | None = None,
+        return_mems: bool = False,
+        output_logits: bool = True,
+        prefix: "PrefixProvider | None" = None,
+    ) -> GLMOutput:
+        b, length = input_ids.shape  # [B, L]
+        if past_key_values is not None and mems is not None:
+            raise ValueError("pass either past_key_values or mems, not both")
+        mem_length = (
+            past_key_values[0][0].shape[2] if past_key_values is not None else mems[0].shape[1] if mems is not None else 0
+        )
+        if position_ids is None:
+            pos = torch.arange(mem_length, mem_length + length, device=input_ids.device)
+            position_ids = torch.stack([pos, torch.zeros_like(pos)]).unsqueeze(0)  # [1, 2, L]
+        if position_ids.dim() != 3 or position_ids.shape[1] != 2:
+            raise ValueError(f"position_ids must be [B, 2, L] (position, block position), got {tuple(position_ids.shape)}")
+        too_far = int(position_ids.max())
+        if too_far >= self.transformer.position_embeddings.num_embeddings:
+            raise ValueError(
+                f"position id {too_far} exceeds the position table ({self.transformer.position_embeddings.num_embeddings} rows); "
+                "load the checkpoint with a larger max_sequence_length so the tables are extended"
+            )
+
+        tr = self.transformer
+        x = self.word_embeddings(input_ids)  # [B, L, H]
+        x = x + tr.position_embeddings(position_ids[:, 0]) + tr.block_position_embeddings(position_ids[:, 1])
+        x = tr.embedding_dropout(x)
+
+        mask = build_attention_mask(b, length, mem_length, input_ids.device, sep, attention_mask, padding_mask)
+        if prefix is not None:
+            mask = prefix.extend_mask(mask, b)  # [B|1, 1, L, P+K]: prefixes are visible to every row
+
+        new_mems: list[Tensor] = [x] if return_mems else []
+        presents: KVCache = []
+        checkpointing = self.config.checkpoint_activations and self.training and torch.is_grad_enabled()
+        for i, layer in enumerate(tr.layers):
+            mem = mems[i] if mems is not None else None
+            past = past_key_values[i] if past_key_values is not None else None
+            if prefix is not None:
+                past = prefix.layer_past(i, b, past)
+            if checkpointing:
+                # Every tensor input goes through the checkpoint call explicitly, masks included.
+                x, present = checkpoint(layer, x, mask, mem, past, use_reentrant=False)
+            else:
+                x, present = layer(x, mask, mem, past)
+            if use_cache:
+                presents.append(present if prefix is None else prefix.strip(present))
+            if return_mems:
+                new_mems.append(x)
+        hidden = tr.final_layernorm(x)  # [B, L, H]
+        logits = F.linear(hidden, self.word_embeddings.weight) if output_logits else None  # [B, L, V]
+        if return_mems and mems is not None:
+            new_mems = [torch.cat([m, n], dim=1) for m, n in zip(mems, new_mems)]  # [B, M+L, H]
+        return GLMOutput(
+            logits=logits,
+            hidden_states=hidden,
+            past_key_values=presents if use_cache else None,
+            mems=new_mems if return_mems else None,
+        )
+
+
+class PrefixProvider:
+    """Protocol for parameter-efficient per-layer key/value prefixes (P-tuning v2), see model/prefix.py.
+
+    length: number of prefix positions P. layer_past(i, B, past) returns the (keys, values) to prepend for
+    layer i, [B, N, P(+M), D]; extend_mask(mask, B) prepends P always-visible columns; strip(present) removes
+    the prefix from a returned cache entry so caches stay prefix-free.
+    """
+
+    length: int
+
+    def layer_past(self, layer: int, batch: int, past: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def extend_mask(self, mask: Tensor, batch: int) -> Tensor:
+        ones = torch.ones(*mask.shape[:-1], self.length, dtype=torch.bool, device=mask.device)
+        return torch.cat([ones.expand(mask.shape[0], *ones.shape[1:]), mask], dim=-1)
+
+    def strip(self, present: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        return present[0][:, :, self.length :], present[1][:, :, self.length :]
+
+
+def reorder_cache(cache: KVCache, index: Tensor) -> KVCache:
+    """Select batch rows of a cache (beam search): index [B'] -> every tensor [B', N, M, D]."""
+    return [(k.index_select(0, index), v.index_select(0, index)) for k, v in cache]

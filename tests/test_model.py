@@ -1,0 +1,129 @@
+"""GLM model behaviour beyond the goldens: activation checkpointing, autocast, dropout, masks, cache."""
+
+import pytest
+import torch
+
+from model.glm import GLMConfig, GLMModel, build_attention_mask, reorder_cache
+
+CFG = GLMConfig(num_layers=3, hidden_size=32, num_attention_heads=4, vocab_size=128, max_sequence_length=32)
+
+
+def tiny(seed=0, **kw) -> GLMModel:
+    torch.manual_seed(seed)
+    return GLMModel(GLMConfig(**{**CFG.__dict__, **kw}))
+
+
+def batch(seed=1, b=3, n=12):
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, 128, (b, n), generator=g)
+    pos = torch.stack([torch.arange(n).expand(b, n), torch.zeros(b, n, dtype=torch.long)], dim=1)
+    return ids, pos
+
+
+MASK_KINDS = {
+    "sep": lambda b, n: {"sep": torch.tensor([0, 5, n])},
+    "explicit": lambda b, n: {"attention_mask": torch.rand(b, 1, n, n, generator=torch.Generator().manual_seed(3)) > 0.3},
+    "padding": lambda b, n: {"padding_mask": torch.arange(n).expand(b, n) < torch.tensor([[n], [7], [4]])},
+    "sep+padding": lambda b, n: {"sep": torch.tensor([2, 5, 3]), "padding_mask": torch.arange(n).expand(b, n) < 9},
+}
+
+
+@pytest.mark.parametrize("kind", list(MASK_KINDS))
+def test_activation_checkpointing_same_gradients(kind):
+    """Recomputing layers in backward gives the same loss and gradients, with every kind of mask."""
+    ids, pos = batch()
+    masks = MASK_KINDS[kind](3, 12)
+    grads = []
+    for ckpt in (False, True):
+        model = tiny(checkpoint_activations=ckpt).train()  # same seed: same init and dropout draws
+        loss = model(ids, pos, **masks).logits.logsumexp(-1).mean()
+        loss.backward()
+        grads.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}))
+    (l0, g0), (l1, g1) = grads
+    assert torch.equal(l0, l1)
+    for name in g0:
+        torch.testing.assert_close(g0[name], g1[name], atol=1e-7, rtol=1e-6, msg=name)
+
+
+def test_checkpointing_with_dropout_same_gradients():
+    """With dropout on, the recomputation must replay the same dropout masks (RNG state is preserved)."""
+    ids, pos = batch()
+    out = []
+    for ckpt in (False, True):
+        model = tiny(checkpoint_activations=ckpt).train()
+        torch.manual_seed(7)
+        loss = model(ids, pos, sep=torch.tensor([3, 4, 5])).logits.square().mean()
+        loss.backward()
+        out.append(model.transformer.layers[0].attention.query_key_value.weight.grad.clone())
+    torch.testing.assert_close(out[0], out[1], atol=1e-7, rtol=1e-6)
+
+
+def test_dropout_only_in_training():
+    model = tiny(embedding_dropout_prob=0.5, attention_dropout_prob=0.5, output_dropout_prob=0.5)
+    ids, pos = batch()
+    model.eval()
+    assert torch.equal(model(ids, pos).logits, model(ids, pos).logits)
+    model.train()
+    assert not torch.equal(model(ids, pos).logits, model(ids, pos).logits)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_close_to_fp32(dtype):
+    model = tiny().eval()
+    ids, pos = batch()
+    with torch.no_grad():
+        ref = model(ids, pos, sep=torch.tensor([0, 5, 12])).logits
+        with torch.autocast("cpu", dtype=dtype):
+            low = model(ids, pos, sep=torch.tensor([0, 5, 12])).logits
+    assert low.dtype == dtype
+    assert (low.float() - ref).abs().max() < 0.05 * ref.abs().max() + 1e-3
+
+
+def test_part_a_is_bidirectional_part_b_causal():
+    """Changing a token after `sep` must not change outputs before it; inside Part A everything sees everything."""
+    model = tiny().eval()
+    ids, pos = batch(b=1)
+    changed = ids.clone()
+    changed[0, 9] = (ids[0, 9] + 1) % 128
+    with torch.no_grad():
+        a = model(ids, pos, sep=6).hidden_states
+        b = model(changed, pos, sep=6).hidden_states
+    assert torch.equal(a[0, :9], b[0, :9])  # rows 0..8 do not see column 9
+    assert not torch.equal(a[0, 9:], b[0, 9:])
+    changed_a = ids.clone()
+    changed_a[0, 5] = (ids[0, 5] + 1) % 128
+    with torch.no_grad():
+        c = model(changed_a, pos, sep=6).hidden_states
+    assert not torch.equal(a[0, 0], c[0, 0])  # row 0 sees column 5: bidirectional Part A
+
+
+def test_mask_builder_shapes_and_memory_columns():
+    m = build_attention_mask(2, 3, 4, torch.device("cpu"), sep=torch.tensor([0, 2]))
+    assert m.shape == (2, 1, 3, 7)
+    assert m[:, :, :, :4].all()  # memory always visible
+    assert m[0, 0, :, 4:].tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    assert m[1, 0, :, 4:].tolist() == [[True, True, False], [True, True, False], [True, True, True]]
+    with pytest.raises(ValueError, match="padding_mask covers"):
+        build_attention_mask(2, 3, 0, torch.device("cpu"), padding_mask=torch.ones(2, 5, dtype=torch.bool))
+
+
+def test_cache_reorder_and_incremental_equal_full():
+    model = tiny().eval()
+    ids, pos = batch(n=10)
+    with torch.no_grad():
+        full = model(ids, pos, sep=torch.tensor([4, 4, 4])).logits
+        first = model(ids[:, :4], pos[:, :, :4], sep=4, use_cache=True)
+        cache, steps = first.past_key_values, []
+        for t in range(4, 10):
+            o = model(ids[:, t : t + 1], pos[:, :, t : t + 1], use_cache=True, past_key_values=cache)
+            cache = o.past_key_values
+            steps.append(o.logits)
+    torch.testing.assert_close(torch.cat(steps, 1), full[:, 4:], atol=1e-5, rtol=0)
+    swapped = reorder_cache(cache, torch.tensor([2, 0]))
+    assert torch.equal(swapped[1][0][0], cache[1][0][2]) and swapped[0][1].shape[0] == 2
+
+
+def test_bad_position_ids_shape():
+    model = tiny()
+    with pytest.raises(ValueError, match=r"\[B, 2, L\]"):
+        model(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 4, dtype=torch.long))
