@@ -98,8 +98,25 @@ def gelu_tanh(x: Tensor) -> Tensor:
     return 0.5 * x * (1.0 + torch.tanh(0.7978845608028654 * x * (1.0 + 0.044715 * x * x)))
 
 
+def sdpa_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, dropout: float) -> Tensor:
+    """Fused kernel. q [B, N, L, D], k/v [B, N, K, D], mask [B|1, 1, L, K] bool -> [B, N, L, D]."""
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+
+
+def naive_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor, dropout: float) -> Tensor:
+    """The original formulation, kept as a reference for tests and benchmarks: scores = Q (K^T / sqrt(D)), masked
+    entries set to -65504 (not -inf), softmax in the compute dtype, dropout on the probabilities."""
+    scores = q @ (k.transpose(-1, -2) / math.sqrt(q.shape[-1]))  # [B, N, L, K]
+    m = mask.to(scores.dtype)
+    scores = scores * m - 65504.0 * (1.0 - m)
+    probs = F.dropout(scores.softmax(dim=-1), p=dropout)
+    return probs @ v  # [B, N, L, D]
+
+
 class SelfAttention(nn.Module):
     """Fused QKV projection; its output rows are [Q | K | V], heads contiguous inside each third."""
+
+    kernel = staticmethod(sdpa_attention)  # swap for `naive_attention` to compare (tests, benchmarks)
 
     def __init__(self, cfg: GLMConfig):
         super().__init__()
@@ -123,9 +140,7 @@ class SelfAttention(nn.Module):
         if past is not None:
             k = torch.cat([past[0], k], dim=2)  # [B, N, K, D]
             v = torch.cat([past[1], v], dim=2)
-        out = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.attention_dropout if self.training else 0.0
-        )  # [B, N, L, D]
+        out = self.kernel(q, k, v, mask, self.attention_dropout if self.training else 0.0)  # [B, N, L, D]
         out = out.transpose(1, 2).reshape(x.shape[0], length, -1)  # [B, N, L, D] -> [B, L, H]
         return self.output_dropout(self.dense(out)), (k, v)
 

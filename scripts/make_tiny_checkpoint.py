@@ -42,9 +42,16 @@ Question: what is the topic of this text? Answer: Category: World Sports Busines
 """
 
 
+# Label words of the demo tasks' single-token patterns, repeated so that BPE merges each into one token (with and
+# without the leading space), as they are in the real vocabulary.
+LABEL_WORDS = ("World Sports Business Technology Tech Science world sports business science technology tech "
+               "Yes No yes no true false good bad great terrible positive negative news")
+
+
 def demo_corpus() -> list[str]:
     """Every text field of the demo data sets, plus the built-in text (deterministic order)."""
-    lines = [BUILTIN_TEXT]
+    words = LABEL_WORDS.split()
+    lines = [BUILTIN_TEXT] + [" " + " ".join(words), "\n".join(words)] * 200
     for f in sorted(DEMO_DATA.rglob("*")):
         if f.suffix == ".jsonl":
             for line in f.read_text(encoding="utf-8").splitlines():

@@ -1,0 +1,132 @@
+"""Scoring heads on top of the GLM backbone. Each returns scores [B, C] (one per label or candidate); the loss is
+cross-entropy over C, as in the original fine-tuning code, except the seq2seq head which returns a token loss.
+
+Batch dictionaries are the ones built by `tasks.layout` (keys and shapes documented there). The heads compute
+vocabulary logits only where they are read: the single-token head projects the sop hidden state onto the label
+words' embedding rows; the multi-token heads project only the scored positions onto the full vocabulary (the
+log-softmax needs it). The results equal slicing the full [B, L, V] logits.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .glm import GLMModel
+
+
+def _lm_rows(model: GLMModel, hidden: Tensor) -> Tensor:
+    """Full-vocabulary log-probabilities for a few hidden rows: [N, H] -> [N, V] in fp32."""
+    return F.linear(hidden, model.word_embeddings.weight).float().log_softmax(dim=-1)
+
+
+def mask_missing_choices(scores: Tensor, choice_mask: Tensor | None) -> Tensor:
+    """Padded choice slots (examples with fewer candidates than the batch's widest) can never win."""
+    return scores if choice_mask is None else scores.masked_fill(~choice_mask, float("-inf"))
+
+
+def cloze_loss(scores: Tensor, labels: Tensor) -> Tensor:
+    """Cross-entropy over labels/candidates in fp32 (mean over the batch)."""
+    return F.cross_entropy(scores.float(), labels)
+
+
+class SingleTokenClozeHead(nn.Module):
+    """Upstream's single-token cloze: logits of the label words, read at the <|startofpiece|> position.
+
+    batch: input_ids [B, L], position_ids [B, 2, L], sep [B] (= the sop index), verbalizer_ids [B, K].
+    returns [B, K] raw logits (softmax restricted to the label words happens in the loss).
+    """
+
+    def forward(self, model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
+        sep = batch["sep"]
+        hidden = model(batch["input_ids"], batch["position_ids"], sep=sep, output_logits=False).hidden_states
+        at_sop = hidden[torch.arange(hidden.shape[0], device=hidden.device), sep]  # [B, H]
+        words = model.word_embeddings.weight[batch["verbalizer_ids"]]  # [B, K, H]
+        return torch.einsum("bh,bkh->bk", at_sop, words).float()  # [B, K]
+
+
+class MultiTokenClozeHead(nn.Module):
+    """Each candidate scored by the summed log-probabilities of its tokens and the closing <|endofpiece|>,
+    divided by (number of tokens) ** length_penalty when length_penalty > 0 (0 = plain sum, upstream's default).
+
+    Two layouts, same scores: `packed` (all candidates of an example in one sequence, explicit attention mask;
+    keys input_ids [B, T], position_ids [B, 2, T], attention_mask [B, 1, T, T], target_ids, candidate_index
+    [B, T], choice_mask [B, C]) and per-candidate rows (input_ids [B, C, L], position_ids [B, C, 2, L],
+    sep [B, C], target_ids, loss_mask [B, C, L], choice_mask [B, C]).
+    """
+
+    def __init__(self, length_penalty: float = 0.0):
+        super().__init__()
+        self.length_penalty = length_penalty
+
+    def forward(self, model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
+        if "candidate_index" in batch:
+            return self._packed(model, batch)
+        return self._rows(model, batch)
+
+    def _sum(self, logp: Tensor, row: Tensor, choice: Tensor, shape: tuple[int, int]) -> Tensor:
+        """Scatter per-token log-probs [N] into per-candidate scores [B, C] (sum, then length normalisation)."""
+        scores = logp.new_zeros(shape).index_put((row, choice), logp, accumulate=True)
+        if self.length_penalty > 0:
+            counts = logp.new_zeros(shape).index_put((row, choice), torch.ones_like(logp), accumulate=True)
+            scores = scores / counts.clamp(min=1) ** self.length_penalty
+        return scores
+
+    def _packed(self, model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
+        hidden = model(
+            batch["input_ids"], batch["position_ids"], attention_mask=batch["attention_mask"], output_logits=False
+        ).hidden_states  # [B, T, H]
+        index = batch["candidate_index"]  # [B, T]
+        scored = index >= 0
+        row = torch.arange(index.shape[0], device=index.device).unsqueeze(1).expand_as(index)[scored]  # [N]
+        logp = _lm_rows(model, hidden[scored]).gather(1, batch["target_ids"][scored].unsqueeze(1)).squeeze(1)  # [N]
+        scores = self._sum(logp, row, index[scored], tuple(batch["choice_mask"].shape))
+        return mask_missing_choices(scores, batch["choice_mask"])
+
+    def _rows(self, model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
+        b, c, length = batch["input_ids"].shape
+        hidden = model(
+            batch["input_ids"].view(b * c, length),  # [B, C, L] -> [B*C, L]
+            batch["position_ids"].view(b * c, 2, length),
+            sep=batch["sep"].view(b * c),
+            output_logits=False,
+        ).hidden_states  # [B*C, L, H]
+        scored = batch["loss_mask"].view(b * c, length)  # [B*C, L] bool
+        flat_row = torch.arange(b * c, device=hidden.device).unsqueeze(1).expand(b * c, length)[scored]  # [N]
+        targets = batch["target_ids"].view(b * c, length)[scored]
+        logp = _lm_rows(model, hidden[scored]).gather(1, targets.unsqueeze(1)).squeeze(1)  # [N]
+        scores = self._sum(logp, flat_row // c, flat_row % c, (b, c))
+        return mask_missing_choices(scores, batch.get("choice_mask"))
+
+
+class ClassificationHead(nn.Module):
+    """The linear-head alternative to cloze (no --cloze-eval): the first token's final hidden state ->
+    dense -> tanh -> dropout -> linear, as upstream's `pool_layer` / `multichoice_head`.
+
+    batch: input_ids [B, L], position_ids [B, 2, L], sep [B] (each sample's real length). Returns [B, num_labels].
+    """
+
+    def __init__(self, hidden_size: int, num_labels: int, dropout: float = 0.1):
+        super().__init__()
+        self.pool_layer = nn.Linear(hidden_size, hidden_size)
+        self.dropout = nn.Dropout(dropout)
+        self.multichoice_head = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
+        hidden = model(batch["input_ids"], batch["position_ids"], sep=batch["sep"], output_logits=False).hidden_states
+        pooled = torch.tanh(self.pool_layer(hidden[:, 0]))  # [B, H], the <s> position
+        return self.multichoice_head(self.dropout(pooled)).float()  # [B, num_labels]
+
+
+def token_loss(
+    model: GLMModel, hidden: Tensor, target_ids: Tensor, loss_mask: Tensor, label_smoothing: float = 0.0
+) -> Tensor:
+    """Mean over scored tokens of (1-eps)*NLL + eps*mean_v(-log p_v), upstream's label smoothing (uniform over all
+    vocabulary rows). hidden [B, L, H], target_ids / loss_mask [B, L]."""
+    scored = loss_mask.bool()
+    logp = _lm_rows(model, hidden[scored])  # [N, V]
+    nll = -logp.gather(1, target_ids[scored].unsqueeze(1)).squeeze(1)  # [N]
+    if label_smoothing > 0:
+        nll = (1.0 - label_smoothing) * nll - label_smoothing * logp.mean(dim=-1)
+    return nll.sum() / scored.sum().clamp(min=1)

@@ -1,0 +1,311 @@
+"""The task API a task author writes against: examples, data processors and pattern-verbalizer pairs (PVPs).
+
+Names follow THUDM/GLM's `tasks/superglue` (InputExample, DataProcessor.get_*_examples, PVP.get_parts /
+verbalize / is_multi_token / get_answers / shortenable), so a PVP written here ports there with few changes.
+What differs on purpose: PVPs render token ids only; the GLM layouts are built in `tasks.layout`, and there
+is no global argument namespace (a PVP gets the tokenizer, labels, length and pattern id, nothing else).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from model.tokenizer import GLMTokenizer
+from tasks.data_io import DataError, MissingSplitError, Row, load_hub_split, read_split, split_file, split_record, stratified_split
+
+# A pattern part: a string (BPE-encoded on its own, never cut), a (string, shortenable) pair, or literal ids.
+Part = str | tuple[str, bool] | list[int]
+
+
+class PromptTooLongError(DataError):
+    """The fixed parts of a prompt leave no room for the example's text within the maximum length."""
+
+
+@dataclass
+class InputExample:
+    """One example. `label` is a label name from the processor's `get_labels()` (None when unlabeled);
+    `meta` carries task-specific fields (e.g. candidates); `idx` is the example's index in its split."""
+
+    guid: str
+    text_a: str
+    text_b: str | None = None
+    label: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    idx: int = -1
+    num_choices: int = 1
+
+    def __post_init__(self) -> None:
+        # An empty text would be rendered as a prompt with nothing to classify; that is always a data bug.
+        for name in ("text_a", "text_b"):
+            value = getattr(self, name)
+            if name == "text_b" and value is None:
+                continue
+            if not isinstance(value, str) or not value.strip():
+                raise DataError(f"example {self.guid!r}: field {name} is empty ({value!r}); every example needs text")
+
+
+class DataProcessor:
+    """Turns one data set's splits into `InputExample`s.
+
+    A subclass names the data set on the hub (`hub_name`, `hub_subset`, `hub_splits`: our split -> hub split,
+    None when the hub has none), its record fields (`fields`), its labels (`get_labels`) and how one record
+    becomes an example (`create_example`). With `data_dir` the splits are read from `DIR/{train,dev,test}.jsonl`
+    (or `.csv`) in the hub schema, otherwise from the hub. When there is no dev split, a seeded stratified
+    `dev_fraction` of train becomes dev, and `data_record` says so for the run's config.json.
+    """
+
+    hub_name: ClassVar[str]
+    hub_subset: ClassVar[str | None] = None
+    hub_splits: ClassVar[dict[str, str | None]] = {"train": "train", "dev": "validation", "test": "test"}
+    fields: ClassVar[tuple[str, ...]]
+
+    def __init__(self, dev_fraction: float = 0.1, seed: int = 42):
+        self.dev_fraction = dev_fraction
+        self.seed = seed
+        self.data_record: dict[str, Any] = {}
+        self._train_dev: dict[str, tuple[list[InputExample], list[InputExample]]] = {}
+
+    # ------------------------------------------------------------------ what a subclass provides
+    def get_labels(self) -> list[str]:
+        raise NotImplementedError
+
+    def create_example(self, row: Row, guid: str, idx: int) -> InputExample:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ upstream-compatible API
+    def get_train_examples(self, data_dir: str | Path | None = None) -> list[InputExample]:
+        return self._train_and_dev(data_dir)[0]
+
+    def get_dev_examples(self, data_dir: str | Path | None = None) -> list[InputExample]:
+        return self._train_and_dev(data_dir)[1]
+
+    def get_test_examples(self, data_dir: str | Path | None = None) -> list[InputExample]:
+        rows = self._rows(data_dir, "test")
+        if rows is None:
+            raise MissingSplitError(f"the hub data set {self.hub_name!r} has no test split; pass --data-dir with test.jsonl")
+        examples = self._examples(rows, "test")
+        self.data_record["test"] = {"from": self._origin(data_dir, "test"), "size": len(examples)}
+        return examples
+
+    # ------------------------------------------------------------------ field helpers for create_example
+    def text_field(self, row: Row, name: str) -> str:
+        """The stripped text of field `name`; missing or empty is an error naming the row."""
+        if name not in row.fields or row.fields[name] is None:
+            raise DataError(f"{row.where}: missing field {name!r}; {self.hub_name} records have the fields {', '.join(self.fields)}")
+        value = row.fields[name]
+        if not isinstance(value, str) or not value.strip():
+            raise DataError(f"{row.where}: field {name!r} is empty ({value!r}); every example needs text")
+        return value.strip()
+
+    def label_field(self, row: Row, name: str = "label") -> str | None:
+        """The label name for the record's label value: an index into `get_labels()` (int or digit string, the
+        hub's ClassLabel convention) or the label name itself. Missing, None or -1 (the hub's "no label") means
+        unlabeled; anything else outside the labels is an error naming the row and the labels."""
+        labels = self.get_labels()
+        value = row.fields.get(name)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        if value is None or value == -1:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(labels):
+            return labels[value]
+        if isinstance(value, str) and value in labels:
+            return value
+        choices = ", ".join(f"{i}={label}" for i, label in enumerate(labels))
+        raise DataError(f"{row.where}: label {value!r} is not a label of {self.hub_name} ({choices})")
+
+    # ------------------------------------------------------------------ internals
+    def _origin(self, data_dir: str | Path | None, split: str) -> str:
+        if data_dir is not None:
+            return str(split_file(data_dir, split))
+        return f"hub {self.hub_name}" + (f"/{self.hub_subset}" if self.hub_subset else "") + f" split {self.hub_splits[split]}"
+
+    def _rows(self, data_dir: str | Path | None, split: str) -> list[Row] | None:
+        """Rows of `split`, or None when the data set has no such split (only dev may be absent)."""
+        if data_dir is not None:
+            if split == "dev" and Path(data_dir).is_dir() and split_file(data_dir, "dev") is None:
+                return None
+            return read_split(data_dir, split)
+        hub_split = self.hub_splits.get(split)
+        if hub_split is None:
+            return None
+        return load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields)
+
+    def _examples(self, rows: list[Row], split: str) -> list[InputExample]:
+        return [self.create_example(row, f"{split}-{i}", i) for i, row in enumerate(rows)]
+
+    def _train_and_dev(self, data_dir: str | Path | None) -> tuple[list[InputExample], list[InputExample]]:
+        key = str(data_dir)
+        if key not in self._train_dev:
+            rows = self._rows(data_dir, "train")
+            if not rows:
+                raise DataError(f"the train split from {self._origin(data_dir, 'train')} has no records")
+            train = self._examples(rows, "train")
+            dev_rows = self._rows(data_dir, "dev")
+            if dev_rows is not None:
+                dev = self._examples(dev_rows, "dev")
+                self.data_record["dev"] = {"from": self._origin(data_dir, "dev"), "size": len(dev)}
+            else:
+                keep, held_out = stratified_split([e.label for e in train], self.dev_fraction, self.seed)
+                if not held_out:
+                    raise DataError(
+                        f"no dev split in {self._origin(data_dir, 'dev')}, and the {len(train)} train records are too few "
+                        f"to hold out {self.dev_fraction:.0%} of each label; add a dev file or raise the dev fraction"
+                    )
+                train, dev = [train[i] for i in keep], [train[i] for i in held_out]
+                record = split_record([e.label for e in train], [e.label for e in dev], self.dev_fraction, self.seed)
+                self.data_record["dev"] = record.to_dict()
+            self.data_record["train"] = {"from": self._origin(data_dir, "train"), "size": len(train)}
+            self._train_dev[key] = (train, dev)
+        return self._train_dev[key]
+
+
+def truncate(parts_a: list[tuple[list[int], bool]], parts_b: list[tuple[list[int], bool]], max_tokens: int) -> tuple[
+    list[tuple[list[int], bool]], list[tuple[list[int], bool]]
+]:
+    """Cut encoded parts to at most `max_tokens` tokens in total, by upstream's rule: one token at a time, from
+    the end of the last non-empty shortenable part of whichever side holds more shortenable tokens (ties: b).
+    Returns new lists. Raises PromptTooLongError when the fixed parts leave no room for any shortenable token."""
+    a = [(list(ids), short) for ids, short in parts_a]
+    b = [(list(ids), short) for ids, short in parts_b]
+
+    def shortenable_length(parts: list[tuple[list[int], bool]]) -> int:
+        return sum(len(ids) for ids, short in parts if short)
+
+    total = sum(len(ids) for ids, _ in a + b)
+    excess = total - max_tokens
+    if excess <= 0:
+        return a, b
+    fixed = total - shortenable_length(a) - shortenable_length(b)
+    if fixed >= max_tokens:
+        raise PromptTooLongError(f"the fixed parts take {fixed} tokens, which leaves no room for text within {max_tokens}")
+    for _ in range(excess):
+        side = a if shortenable_length(a) > shortenable_length(b) else b
+        last = max(i for i, (ids, short) in enumerate(side) if short and ids)
+        side[last] = (side[last][0][:-1], True)
+    return a, b
+
+
+class PVP:
+    """A pattern-verbalizer pair: how an example becomes a cloze question, and which words answer it.
+
+    A subclass implements `get_parts` (the pattern, with one [MASK]: `[self.mask_id]` or "[MASK]" in a string)
+    and `verbalize` (label -> words, [0] is used), lists its patterns in `available_patterns` (id -> short
+    description, shown by --list-prompts) and says whether the current pattern's answers are several tokens
+    (`is_multi_token`). Single-token verbalizers are checked against the vocabulary at construction.
+    """
+
+    available_patterns: ClassVar[dict[int, str]] = {}
+
+    def __init__(self, tokenizer: GLMTokenizer, label_list: Sequence[str], max_seq_length: int, pattern_id: int = 0):
+        if pattern_id not in self.available_patterns:
+            listed = "; ".join(f"{i}: {d}" for i, d in self.available_patterns.items())
+            raise ValueError(f"{type(self).__name__} has no pattern {pattern_id} (available: {listed})")
+        self.tokenizer = tokenizer
+        self.label_list = list(label_list)
+        self.max_seq_length = max_seq_length
+        self.pattern_id = pattern_id
+        if not self.is_multi_token:
+            self.verbalizer_ids = self._single_token_verbalizer_ids()
+
+    # ------------------------------------------------------------------ what a task author writes
+    def get_parts(self, example: InputExample) -> tuple[list[Part], list[Part]]:
+        raise NotImplementedError
+
+    def verbalize(self, label: str) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def is_multi_token(self) -> bool:
+        return False
+
+    def get_answers(self, example: InputExample) -> list[str]:
+        """Candidate answers, one per choice; for classification the verbalization of every label, in order."""
+        return [self.verbalize(label)[0] for label in self.label_list]
+
+    # ------------------------------------------------------------------ helpers for patterns
+    @property
+    def mask_id(self) -> int:
+        return self.tokenizer.mask_id
+
+    @staticmethod
+    def shortenable(s: str) -> tuple[str, bool]:
+        """Mark a part that truncation may cut from its end."""
+        return s, True
+
+    @staticmethod
+    def remove_final_punc(s: str) -> str:
+        return s.rstrip(string.punctuation)
+
+    @staticmethod
+    def lowercase_first(s: str) -> str:
+        return s[:1].lower() + s[1:]
+
+    # ------------------------------------------------------------------ rendering (used by tasks.layout)
+    def label_index(self, example: InputExample) -> int:
+        """Index of the example's label in `label_list`, -1 when unlabeled."""
+        if example.label is None:
+            return -1
+        if example.label not in self.label_list:
+            raise DataError(f"example {example.guid!r}: label {example.label!r} is not one of {self.label_list}")
+        return self.label_list.index(example.label)
+
+    def answer_ids(self, example: InputExample) -> list[list[int]]:
+        """Each candidate as BPE(answer) + [eop]: the tokens a multi-token cloze scores (eop included)."""
+        answers = []
+        for answer in self.get_answers(example):
+            ids = self.tokenizer.encode(answer)
+            if not ids:
+                raise DataError(f"example {example.guid!r}: candidate answer {answer!r} encodes to no tokens")
+            answers.append(ids + [self.tokenizer.eop_id])
+        return answers
+
+    def encode_parts(self, example: InputExample, reserve: int) -> tuple[list[int], list[int]]:
+        """Token ids of parts_a and of parts_b (each part BPE-encoded on its own), truncated so that
+        `[CLS] + a + b + eos` plus `reserve` more tokens (the sop, or the longest answer with eop) fit
+        `max_seq_length`."""
+        parts_a, parts_b = self.get_parts(example)
+        encoded_a = [self._encode_part(p, example) for p in parts_a]
+        encoded_b = [self._encode_part(p, example) for p in parts_b]
+        available = self.max_seq_length - 2 - reserve
+        try:
+            encoded_a, encoded_b = truncate(encoded_a, encoded_b, available)
+        except PromptTooLongError:
+            fixed = sum(len(ids) for ids, short in encoded_a + encoded_b if not short)
+            raise PromptTooLongError(
+                f"example {example.guid!r}: pattern {self.pattern_id} of {type(self).__name__} has {fixed} fixed tokens; "
+                f"with [CLS], eos and {reserve} for the sop/answer that is {fixed + 2 + reserve} of max_seq_length "
+                f"{self.max_seq_length}, which leaves no room for the example's text. Raise --seq-length or choose a "
+                "pattern (--pattern-id) or verbalizer with fewer tokens."
+            ) from None
+        return [t for ids, _ in encoded_a for t in ids], [t for ids, _ in encoded_b for t in ids]
+
+    def _encode_part(self, part: Part, example: InputExample) -> tuple[list[int], bool]:
+        if isinstance(part, str):
+            return self.tokenizer.encode(part), False
+        if isinstance(part, tuple) and len(part) == 2 and isinstance(part[0], str) and isinstance(part[1], bool):
+            return self.tokenizer.encode(part[0]), part[1]
+        if isinstance(part, list) and all(isinstance(t, int) for t in part):
+            return list(part), False
+        raise TypeError(
+            f"{type(self).__name__}.get_parts({example.guid!r}) returned a part {part!r}; a part is a string, "
+            "a (string, shortenable) pair from shortenable(), or a list of token ids"
+        )
+
+    def _single_token_verbalizer_ids(self) -> list[int]:
+        ids: list[int] = []
+        for label in self.label_list:
+            word = self.verbalize(label)[0]
+            try:
+                token = self.tokenizer.single_token_id(word)
+            except ValueError as e:
+                raise ValueError(f"{type(self).__name__} pattern {self.pattern_id}, label {label!r}: {e}") from None
+            if token in ids:
+                other = self.label_list[ids.index(token)]
+                raise ValueError(f"{type(self).__name__} pattern {self.pattern_id}: labels {other!r} and {label!r} share the verbalizer {word!r}")
+            ids.append(token)
+        return ids

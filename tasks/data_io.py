@@ -1,0 +1,159 @@
+"""Reading data splits: local jsonl/csv files, Hugging Face hub data sets, and a seeded stratified dev split.
+
+Every row keeps where it came from (`file:line`, or hub name/split/row), so that a bad value further down
+(a missing field, an empty text, an unknown label) is reported where the user can find and fix it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+SPLIT_SUFFIXES = (".jsonl", ".csv")
+
+
+class DataError(ValueError):
+    """Bad input data. The message says where (file:line, hub row, example guid, field) and what to do."""
+
+
+class MissingSplitError(DataError, FileNotFoundError):
+    """A split file the run needs is not there."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One raw record in the data set's own schema, and where it was read from."""
+
+    fields: dict[str, Any]
+    where: str
+
+
+def read_jsonl(path: str | Path) -> list[Row]:
+    """One JSON object per line; blank lines are allowed (they hold no record), anything else malformed is an
+    error naming `path:line`."""
+    path = Path(path)
+    rows = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{where}: malformed JSON ({e.msg}, column {e.colno}); each line must be one JSON object") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
+            rows.append(Row(record, where))
+    return rows
+
+
+def read_csv(path: str | Path) -> list[Row]:
+    """A CSV file whose header row names the data set's fields. Values stay strings (labels are parsed later)."""
+    path = Path(path)
+    rows = []
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames:
+            raise DataError(f"{path}: empty CSV file; the first line must name the fields")
+        for record in reader:
+            where = f"{path}:{reader.line_num}"
+            if None in record or None in record.values():
+                raise DataError(f"{where}: expected {len(reader.fieldnames)} values ({', '.join(reader.fieldnames)}), got a different count")
+            rows.append(Row(dict(record), where))
+    return rows
+
+
+def split_file(data_dir: str | Path, split: str) -> Path | None:
+    """`DIR/<split>.jsonl`, else `DIR/<split>.csv`, else None."""
+    for suffix in SPLIT_SUFFIXES:
+        path = Path(data_dir) / f"{split}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def read_split(data_dir: str | Path, split: str) -> list[Row]:
+    """The rows of one split from a local data directory; a missing file is an error naming the paths tried."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise MissingSplitError(f"data directory {data_dir} does not exist")
+    path = split_file(data_dir, split)
+    if path is None:
+        tried = " or ".join(str(data_dir / f"{split}{s}") for s in SPLIT_SUFFIXES)
+        raise MissingSplitError(f"split {split!r} not found: expected {tried}")
+    return read_jsonl(path) if path.suffix == ".jsonl" else read_csv(path)
+
+
+def load_hub_split(name: str, subset: str | None, split: str, fields: Sequence[str]) -> list[Row]:
+    """One split of a Hugging Face data set by name. Any failure (offline, unknown name, no such split) becomes
+    an error that says how to pass the same data as local files, since that is the user's way out every time."""
+    import datasets  # heavy import, only needed on this path
+
+    try:
+        dataset = datasets.load_dataset(name, subset, split=split)
+    except Exception as e:  # noqa: BLE001 - every cause gets the same remedy, and the cause is chained
+        label = name if subset is None else f"{name}/{subset}"
+        raise DataError(
+            f"could not load split {split!r} of the Hugging Face data set {label!r} ({type(e).__name__}: {e}). "
+            f"Offline or not on the hub? Pass local files instead: --data-dir DIR holding train.jsonl, dev.jsonl "
+            f"(optional) and test.jsonl, or the same names with .csv, whose records have the fields "
+            f"{', '.join(fields)} as in the hub data set."
+        ) from e
+    return [Row(dict(record), f"{name}[{split}] row {i}") for i, record in enumerate(dataset)]
+
+
+@dataclass(frozen=True)
+class DevSplitRecord:
+    """How a dev set was carved out of train; goes into the run's config.json under "data"."""
+
+    source: str
+    seed: int
+    fraction: float
+    sizes: dict[str, int]
+    label_counts: dict[str, dict[str, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dev": "stratified split of train", **asdict(self)}
+
+
+def stratified_split(labels: Sequence[Hashable], fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Indices (train, dev), both ascending. From each label's items, fraction*n (rounded half up) go to dev,
+    at least one when the label has two or more items and never all of them, so both sides see every label
+    that can be split. Deterministic in (labels, fraction, seed)."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"dev fraction must be in (0, 1), got {fraction}")
+    by_label: dict[Hashable, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(label, []).append(i)
+    rng = random.Random(seed)
+    dev: list[int] = []
+    for label in sorted(by_label, key=repr):  # a fixed order, so the rng draws do not depend on file order
+        members = by_label[label][:]
+        rng.shuffle(members)
+        take = math.floor(fraction * len(members) + 0.5)
+        if len(members) >= 2:
+            take = min(max(take, 1), len(members) - 1)
+        dev.extend(members[:take])
+    chosen = set(dev)
+    return [i for i in range(len(labels)) if i not in chosen], sorted(dev)
+
+
+def split_record(train_labels: Sequence[Hashable], dev_labels: Sequence[Hashable], fraction: float, seed: int) -> DevSplitRecord:
+    def counts(labels: Sequence[Hashable]) -> dict[str, int]:
+        return {str(k): v for k, v in sorted(Counter(labels).items(), key=lambda kv: repr(kv[0]))}
+
+    return DevSplitRecord(
+        source="train",
+        seed=seed,
+        fraction=fraction,
+        sizes={"train": len(train_labels), "dev": len(dev_labels)},
+        label_counts={"train": counts(train_labels), "dev": counts(dev_labels)},
+    )

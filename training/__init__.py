@@ -1,0 +1,1 @@
+"""The explicit training loop, optimizer and schedule, DeepSpeed wrapping and the run directory."""

@@ -1,0 +1,85 @@
+"""From a task specification to what the loop runs: samples, collate, module, evaluator, data record.
+
+One function per task family; the driver calls `build_task` and `describe_prompts` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from model.glm import GLMModel
+from model.tokenizer import GLMTokenizer
+
+from .cloze import build_classification_task
+from .loop import EvalResult
+
+
+@dataclass
+class BuiltTask:
+    module: nn.Module
+    train_samples: list[Any]
+    collate: Callable[[Sequence[Any]], dict]
+    make_evaluator: Callable[[int, torch.device], Callable[[nn.Module, str], EvalResult]]
+    validation_metric: str
+    metric_mode: str = "max"
+    data_record: dict = field(default_factory=dict)
+
+    def evaluator(self, batch_size: int, device: torch.device) -> Callable[[nn.Module, str], EvalResult]:
+        return self.make_evaluator(batch_size, device)
+
+
+def build_task(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
+    """`spec` is the driver's TaskSpec (task, data_dir, pattern_id, prompt, seq_length, method, ...)."""
+    from tasks import classification
+
+    if spec.task in classification.PROCESSORS:
+        processor = classification.PROCESSORS[spec.task](dev_fraction=spec.dev_fraction, seed=spec.data_seed)
+        labels = processor.get_labels()
+        pvp = classification.get_pvp(spec.task, spec.pattern_id, tokenizer, labels, spec.seq_length) if spec.method == "cloze" else None
+        metrics = classification.DEFAULT_METRICS[spec.task]
+        return _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone)
+    known = sorted(classification.PROCESSORS)
+    raise SystemExit(f"unknown task {spec.task!r}; available: {', '.join(known)}")
+
+
+def _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone) -> BuiltTask:
+    task = build_classification_task(backbone, tokenizer, pvp, labels, metrics, spec.seq_length, spec.method,
+                                     spec.multi_token_layout, spec.length_penalty, spec.output_dropout)
+    examples = {
+        "train": processor.get_train_examples(spec.data_dir),
+        "dev": processor.get_dev_examples(spec.data_dir),
+        "test": processor.get_test_examples(spec.data_dir),
+    }
+    if spec.max_train_examples:
+        examples["train"] = examples["train"][: spec.max_train_examples]
+    samples = {split: task.encode_all(exs, split) for split, exs in examples.items()}
+    record = dict(processor.data_record)
+    record["sizes"] = {split: len(exs) for split, exs in examples.items()}
+    return BuiltTask(
+        module=task.module,
+        train_samples=samples["train"],
+        collate=task.collate,
+        make_evaluator=lambda bs, device: task.evaluator(samples, examples, bs, device),
+        validation_metric=metrics[0],
+        data_record=record,
+    )
+
+
+def describe_prompts(task: str, tokenizer: GLMTokenizer) -> list[str]:
+    """One line per prompt the task offers: id, description, single- or multi-token."""
+    from tasks import classification
+
+    if task not in classification.PROCESSORS:
+        raise SystemExit(f"unknown task {task!r}; available: {', '.join(sorted(classification.PROCESSORS))}")
+    labels = classification.PROCESSORS[task]().get_labels()
+    lines = [f"{'id':>4}  {'kind':<12}  prompt"]
+    for pattern_id, description in classification.list_prompts(task).items():
+        pvp = classification.get_pvp(task, pattern_id, tokenizer, labels, 512)
+        kind = "multi-token" if pvp.is_multi_token else "single-token"
+        lines.append(f"{pattern_id:>4}  {kind:<12}  {description}")
+    return lines

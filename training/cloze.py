@@ -1,0 +1,122 @@
+"""Classification fine-tuning glue: examples -> GLM layouts -> head -> loss / predictions / metrics.
+
+Methods
+    cloze       a PVP renders a cloze question; label words (single-token) or answers (multi-token) are scored
+                by the LM head, no new parameters (upstream's --cloze-eval).
+    classifier  the same text without a pattern, `<s> A </s> B </s>`, scored by a new linear head on the first
+                token (upstream without --cloze-eval): the baseline the prompt method is compared with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from model.glm import GLMModel
+from model.heads import ClassificationHead, MultiTokenClozeHead, SingleTokenClozeHead, cloze_loss
+from model.tokenizer import GLMTokenizer
+from tasks import layout
+from tasks.base import PVP, InputExample
+from tasks.metrics import compute_metrics
+
+from .loop import EvalResult, move
+
+
+class ClozeModule(nn.Module):
+    """Backbone + head; forward(batch) -> (scores [B, C], loss or None when the batch is unlabeled)."""
+
+    def __init__(self, backbone: GLMModel, head: nn.Module):
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+
+    def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor | None]:
+        scores = self.head(self.backbone, batch)
+        labels = batch["labels"]
+        loss = cloze_loss(scores, labels) if bool((labels >= 0).all()) else None
+        return scores, loss
+
+
+@dataclass
+class ClassificationTask:
+    """Everything the driver needs for one classification task and method."""
+
+    module: ClozeModule
+    encode: Callable[[InputExample], Any]
+    collate: Callable[[Sequence[Any]], dict[str, Tensor]]
+    label_list: list[str]
+    metric_names: tuple[str, ...]
+
+    def encode_all(self, examples: Sequence[InputExample], desc: str) -> list[Any]:
+        return [self.encode(e) for e in tqdm(examples, desc=f"encode {desc}", leave=False, dynamic_ncols=True)]
+
+    def evaluator(self, samples: dict[str, list[Any]], examples: dict[str, list[InputExample]], batch_size: int,
+                  device: torch.device) -> Callable[[nn.Module, str], EvalResult]:
+        def evaluate(module: nn.Module, split: str) -> EvalResult:
+            preds, scores = predict(module, samples[split], self.collate, batch_size, device)
+            golds = [self.label_list.index(e.label) if e.label is not None else -1 for e in examples[split]]
+            labelled = [i for i, g in enumerate(golds) if g >= 0]
+            metrics = compute_metrics(self.metric_names, [preds[i] for i in labelled], [golds[i] for i in labelled]) if labelled else {}
+            rows = [
+                {"idx": e.idx, "guid": e.guid, "label": e.label, "prediction": self.label_list[p],
+                 "scores": [round(s, 6) for s in sc]}
+                for e, p, sc in zip(examples[split], preds, scores)
+            ]
+            return EvalResult(metrics, rows)
+
+        return evaluate
+
+
+def predict(module: nn.Module, samples: Sequence[Any], collate, batch_size: int, device: torch.device) -> tuple[list[int], list[list[float]]]:
+    """Argmax predictions and scores, in sample order."""
+    preds: list[int] = []
+    all_scores: list[list[float]] = []
+    for i in tqdm(range(0, len(samples), batch_size), desc="eval", leave=False, dynamic_ncols=True):
+        batch = move(collate(samples[i : i + batch_size]), device)
+        scores, _ = module(batch)
+        scores = scores.float()
+        preds.extend(scores.argmax(-1).tolist())
+        all_scores.extend(scores.tolist())
+    return preds, all_scores
+
+
+def build_classification_task(
+    backbone: GLMModel,
+    tokenizer: GLMTokenizer,
+    pvp: PVP | None,
+    label_list: Sequence[str],
+    metric_names: Sequence[str],
+    max_seq_length: int,
+    method: str = "cloze",
+    multi_token_layout: str = "packed",
+    length_penalty: float = 0.0,
+    classifier_dropout: float = 0.1,
+) -> ClassificationTask:
+    pad = tokenizer.pad_id
+    if method == "classifier":
+        head: nn.Module = ClassificationHead(backbone.config.hidden_size, len(label_list), classifier_dropout)
+        encode = partial(layout.encode_classifier, tokenizer=tokenizer, label_list=label_list, max_seq_length=max_seq_length)
+        collate = partial(layout.collate_classifier, pad_id=pad)
+    elif method == "cloze":
+        if pvp is None:
+            raise ValueError("the cloze method needs a PVP (pattern)")
+        if not pvp.is_multi_token:
+            head, encode, collate = SingleTokenClozeHead(), layout.encode_single_token, layout.collate_single_token
+        elif multi_token_layout == "packed":
+            head, encode, collate = MultiTokenClozeHead(length_penalty), layout.encode_packed, layout.collate_packed
+        elif multi_token_layout == "rows":
+            head, encode, collate = MultiTokenClozeHead(length_penalty), layout.encode_candidate_rows, layout.collate_candidate_rows
+        else:
+            raise ValueError(f"--multi-token-layout must be 'packed' or 'rows', got {multi_token_layout!r}")
+        encode = partial(encode, pvp)
+        collate = partial(collate, pad_id=pad)
+    else:
+        raise ValueError(f"unknown classification method {method!r} (cloze or classifier)")
+    return ClassificationTask(ClozeModule(backbone, head), encode, collate, list(label_list), tuple(metric_names))
+

@@ -1,0 +1,275 @@
+"""The explicit fine-tuning loop: seeded data order, AdamW + upstream schedule, gradient accumulation, clipping,
+autocast, dev evaluation every epoch and every `eval_interval` steps, the best-by-dev trainable parameters kept in
+safetensors, the final test at the best point. DeepSpeed (ZeRO-1/2) plugs in through `training.ds`.
+
+What the loop needs from a task is small:
+    module(batch) -> (scores or None, loss)           an nn.Module holding the backbone and the head
+    evaluate(module, split) -> EvalResult             metrics and prediction rows for "dev" / "test"
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from model.checkpoint import save_tensors
+
+from .optim import build_optimizer, build_scheduler, total_steps
+from .rundir import RunDir
+
+log = logging.getLogger(__name__)
+
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int
+    batch_size: int = 8
+    eval_batch_size: int = 16
+    lr: float = 1e-5
+    weight_decay: float = 0.01
+    warmup: float = 0.01
+    lr_decay_style: str = "linear"
+    lr_decay_ratio: float = 0.1
+    gradient_accumulation_steps: int = 1
+    clip_grad: float = 1.0
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_eps: float = 1e-8
+    seed: int = 1234
+    eval_interval: int = 0  # optimizer steps between dev evaluations; 0 = only at epoch ends
+    eval_epoch: int = 1  # evaluate on dev every this many epochs
+    log_interval: int = 10
+    precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 adds loss scaling)
+    validation_metric: str = "accuracy"
+    metric_mode: str = "max"  # "max": higher is better
+    max_nonfinite_steps: int = 20  # consecutive NaN/inf losses before the run counts as diverged
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {self.precision!r}")
+        if self.epochs < 0 or self.batch_size < 1 or self.gradient_accumulation_steps < 1:
+            raise ValueError("epochs must be >= 0, batch size and gradient accumulation >= 1")
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float]
+    predictions: list[dict] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def move(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {k: v.to(device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
+
+
+def autocast(device: torch.device, precision: str):
+    dtype = PRECISIONS[precision]
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
+
+
+def trainable_state(module: nn.Module) -> dict[str, Tensor]:
+    return {n: p.detach() for n, p in module.named_parameters() if p.requires_grad}
+
+
+def save_trainable(module: nn.Module, directory: Path, metadata: dict[str, str]) -> None:
+    save_tensors(trainable_state(module), directory / "model.safetensors", metadata=metadata)
+
+
+def load_trainable(module: nn.Module, path: Path) -> list[str]:
+    """Load saved trainable parameters into `module`; every saved tensor must find its parameter."""
+    saved = load_file(str(path))
+    own = dict(module.named_parameters())
+    unknown = [k for k in saved if k not in own]
+    if unknown:
+        raise KeyError(f"{path}: parameters {unknown[:10]} do not exist in this model (another task or method?)")
+    with torch.no_grad():
+        for k, v in saved.items():
+            if own[k].shape != v.shape:
+                raise ValueError(f"{path}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
+            own[k].copy_(v)
+    return list(saved)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> list[list[int]]:
+    """This rank's batches for one epoch: a permutation seeded by seed + epoch (upstream's sampler convention),
+    padded by wrapping around to a multiple of world_size and dealt out rank::world_size, so every rank runs the
+    same number of steps."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch)).tolist()
+    if world_size > 1:
+        order += order[: (-len(order)) % world_size]
+        order = order[rank::world_size]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class Trainer:
+    def __init__(
+        self,
+        module: nn.Module,
+        cfg: TrainConfig,
+        rundir: RunDir,
+        evaluate: Callable[[nn.Module, str], EvalResult],
+        device: torch.device | None = None,
+        deepspeed_config: dict | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        self.module = module
+        self.cfg = cfg
+        self.rundir = rundir
+        self.evaluate = evaluate
+        self.device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        self.deepspeed_config = deepspeed_config
+        self.rank, self.world_size = rank, world_size
+        self.best: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ evaluation and the best point
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        old = self.best["dev"][self.cfg.validation_metric]
+        return value > old if self.cfg.metric_mode == "max" else value < old
+
+    def _dev(self, step: int, epoch: int, save: bool = True) -> None:
+        result = self.run_eval(self.module, "dev")
+        metric = result.metrics.get(self.cfg.validation_metric)
+        if metric is None:
+            raise KeyError(f"validation metric {self.cfg.validation_metric!r} not among dev metrics {sorted(result.metrics)}")
+        if not math.isfinite(metric):
+            raise TrainingDiverged(f"dev {self.cfg.validation_metric} is {metric} at step {step}")
+        self.rundir.log("eval", step=step, epoch=epoch, split="dev", **result.metrics)
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+        log.info("dev at step %d (epoch %d): %s", step, epoch, shown)
+        if self._better(metric):
+            self.best = {"step": step, "epoch": epoch, "dev": result.metrics}
+            if save:
+                save_trainable(self.module, self.rundir.best_dir, {"step": str(step), "epoch": str(epoch)})
+            self.rundir.write_predictions("dev", result.predictions)
+            self.rundir.write_results(self.results("running"))
+
+    def run_eval(self, module: nn.Module, split: str) -> EvalResult:
+        was_training = module.training
+        module.eval()
+        try:
+            with torch.no_grad(), autocast(self.device, self.cfg.precision):
+                return self.evaluate(module, split)
+        finally:
+            module.train(was_training)
+
+    def results(self, status: str, test: dict | None = None, error: str | None = None) -> dict:
+        return {
+            "status": status,
+            "validation_metric": self.cfg.validation_metric,
+            "best": self.best,
+            "test": test,
+            "error": error,
+        }
+
+    # ------------------------------------------------------------------ training
+    def fit(self, train_samples: Sequence[Any], collate: Callable[[Sequence[Any]], dict]) -> dict:
+        cfg = self.cfg
+        seed_everything(cfg.seed)
+        self.module.to(self.device)
+        if cfg.epochs == 0:  # evaluation only (zero-shot, or a loaded run)
+            self._dev(0, 0, save=False)  # nothing was trained: the parameters are the loaded ones
+            return self.finish()
+        total = total_steps(len(train_samples), cfg.batch_size, cfg.epochs, cfg.gradient_accumulation_steps, self.world_size)
+        optimizer = build_optimizer(self.module, cfg.lr, cfg.weight_decay, (cfg.adam_beta1, cfg.adam_beta2), cfg.adam_eps)
+        scheduler = build_scheduler(optimizer, total, cfg.warmup, cfg.lr_decay_style, cfg.lr_decay_ratio)
+        engine = None
+        if self.deepspeed_config is not None:
+            from .ds import initialize
+
+            engine = initialize(self.module, optimizer, scheduler, self.deepspeed_config)
+        scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16" and engine is None)
+        forward = engine if engine is not None else self.module
+        self.module.train()
+        step, micro, nonfinite, running = 0, 0, 0, []
+        log.info("training: %d examples, %d epochs, %d optimizer steps, device %s", len(train_samples), cfg.epochs, total, self.device)
+        progress = tqdm(total=total, desc="train", dynamic_ncols=True, disable=not self.rundir.enabled)
+        for epoch in range(cfg.epochs):
+            for indices in epoch_batches(len(train_samples), cfg.batch_size, cfg.seed, epoch, self.rank, self.world_size):
+                batch = move(collate([train_samples[i] for i in indices]), self.device)
+                with autocast(self.device, cfg.precision) if engine is None else nullcontext():
+                    _, loss = forward(batch)
+                micro += 1
+                boundary = micro % cfg.gradient_accumulation_steps == 0
+                if not torch.isfinite(loss):
+                    # As upstream: a non-finite loss skips its backward; many in a row mean the run diverged.
+                    nonfinite += 1
+                    self.rundir.log("nonfinite_loss", step=step, epoch=epoch, loss=float(loss))
+                    if nonfinite >= cfg.max_nonfinite_steps:
+                        raise TrainingDiverged(f"{nonfinite} consecutive non-finite losses at step {step}")
+                    if engine is None and boundary:
+                        optimizer.zero_grad(set_to_none=True)
+                    continue
+                nonfinite = 0
+                running.append(loss.item())
+                if engine is not None:
+                    engine.backward(loss)
+                    engine.step()
+                    if not engine.is_gradient_accumulation_boundary():
+                        continue
+                else:
+                    scaler.scale(loss / cfg.gradient_accumulation_steps).backward()
+                    if not boundary:
+                        continue
+                    scaler.unscale_(optimizer)
+                    if cfg.clip_grad > 0:
+                        torch.nn.utils.clip_grad_norm_(self.module.parameters(), cfg.clip_grad)
+                    scaler.step(optimizer)
+                    scaler.update()
+                    scheduler.step()
+                    optimizer.zero_grad(set_to_none=True)
+                step += 1
+                progress.update(1)
+                if step % cfg.log_interval == 0 or step == 1:
+                    mean = sum(running) / len(running)
+                    lr = optimizer.param_groups[0]["lr"] if engine is None else engine.get_lr()[0]
+                    self.rundir.log("train", step=step, epoch=epoch, loss=mean, lr=lr)
+                    progress.set_postfix(loss=f"{mean:.4f}")
+                    running = []
+                if cfg.eval_interval and step % cfg.eval_interval == 0:
+                    self._dev(step, epoch)
+            if (epoch + 1) % cfg.eval_epoch == 0 or epoch + 1 == cfg.epochs:
+                self._dev(step, epoch + 1)
+        progress.close()
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Test with the best-by-dev parameters; results.json marks the run finished."""
+        best_file = self.rundir.best_dir / "model.safetensors"
+        if best_file.is_file():
+            load_trainable(self.module, best_file)
+        result = self.run_eval(self.module, "test")
+        self.rundir.log("eval", step=self.best["step"] if self.best else 0, split="test", **result.metrics)
+        self.rundir.write_predictions("test", result.predictions)
+        final = self.results("finished", test=result.metrics)
+        self.rundir.write_results(final)
+        return final
+
+
+def config_record(cfg: TrainConfig) -> dict:
+    return asdict(cfg)
