@@ -18,14 +18,13 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.decoding import GenerationConfig, generate  # noqa: E402
 from model.glm import GLMConfig, GLMModel  # noqa: E402
+from model.heads import token_loss  # noqa: E402
 from tasks.seq2seq.layout import seq2seq_attention  # noqa: E402
-from tasks.seq2seq.loss import seq2seq_loss  # noqa: E402
 
 SOP, EOP, MASK = 50265, 50266, 50264
 
@@ -70,9 +69,8 @@ def time_training(model: GLMModel, batch: int, src_len: int, tgt_len: int, steps
     times = []
     for _ in range(steps + 1):  # the first step warms up
         start = time.perf_counter()
-        out = model(ids, pos, attention_mask=mask, output_logits=False)
-        logits = F.linear(out.hidden_states[:, src_len:], model.word_embeddings.weight)  # [B, N, V]: targets only
-        seq2seq_loss(logits, targets[:, src_len:], loss_mask[:, src_len:], 0.1).backward()
+        hidden = model(ids, pos, attention_mask=mask, output_logits=False).hidden_states  # [B, T, H]
+        token_loss(model, hidden, targets, loss_mask, 0.1).backward()  # projects only the target rows
         model.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - start)
     model.eval()

@@ -1,24 +1,25 @@
-"""A tiny GLM learns the demo rewrite ("Convert: red fox seven" -> "7 red foxes") through the seq2seq layout,
-the label-smoothed loss and greedy decoding: dev ROUGE-L >= 80 (0-100 scale).
+"""A tiny GLM learns the demo rewrite ("Convert: red fox seven" -> "7 red foxes") end to end through the project's
+training loop: the tiny checkpoint in the real HF layout (its small BPE vocabulary is trained on the demo data),
+the customization processor and prompt, the seq2seq layout, the label-smoothed loss, greedy decoding with the
+cache, ROUGE, and the run directory. Dev ROUGE-L must reach 80 (0-100 scale)."""
 
-The training loop here is a minimal AdamW loop written for this test, not the project's training code. To keep it
-to seconds, the model's vocabulary is only the token ids the demo data uses (a lookup table maps real ids to rows
-and back); everything else (the real tokenizer, the prompt, layout, loss, decoding, metric) is the production path.
-"""
+import json
 
 import pytest
 import torch
 
 from conftest import ROOT
-from model.decoding import GenerationConfig, generate
-from model.glm import GLMConfig, GLMModel
+from model.checkpoint import load_glm
+from model.decoding import GenerationConfig
+from model.tokenizer import GLMTokenizer
+from scripts.make_tiny_checkpoint import make_tiny_checkpoint
 from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS, get_prompt
-from tasks.seq2seq.layout import Seq2SeqLayoutConfig, collate_eval, collate_train
-from tasks.seq2seq.loss import seq2seq_loss
-from tasks.seq2seq.metrics import rouge
+from tasks.seq2seq.layout import Seq2SeqLayoutConfig
+from training.loop import TrainConfig, Trainer
+from training.rundir import RunDir
+from training.seq2seq import build_seq2seq_task
 
 DATA = ROOT / "data" / "demo" / "seq2seq"
-LAYOUT = Seq2SeqLayoutConfig(src_len=16, tgt_len=8)
 
 
 @pytest.fixture
@@ -30,49 +31,38 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def test_tiny_glm_learns_the_demo_mapping(tokenizer, one_thread):
+def test_tiny_glm_learns_the_demo_mapping(tmp_path, one_thread):
+    ckpt = make_tiny_checkpoint(tmp_path / "glm-tiny", vocab="demo", num_layers=1)
+    tokenizer = GLMTokenizer.from_dir(ckpt)
     torch.manual_seed(0)
-    processor, prompt = SEQ2SEQ_PROCESSORS["customization"](), get_prompt("customization", 0)
+    backbone = load_glm(ckpt, dropout=0.0)
+    layout = Seq2SeqLayoutConfig(src_len=16, tgt_len=8)
+    task = build_seq2seq_task(backbone, tokenizer, get_prompt("customization", 0), layout,
+                              GenerationConfig(max_length=8, eop_id=tokenizer.eop_id, pad_id=tokenizer.pad_id),
+                              label_smoothing=0.1)
+    processor = SEQ2SEQ_PROCESSORS["customization"]()
+    examples = {split: processor.get_examples(DATA, split) for split in ("train", "dev", "test")}
+    samples = {split: task.encode_all(exs) for split, exs in examples.items()}
+    assert all(s.source_truncated == 0 for s in samples["train"])
 
-    def encode(examples):
-        return [prompt.encode(tokenizer, e.source, e.target, src_len=LAYOUT.src_len, tgt_len=LAYOUT.tgt_len,
-                              guid=e.guid) for e in examples]
+    cfg = TrainConfig(epochs=15, batch_size=16, lr=5e-3, warmup=0.06, weight_decay=0.01, eval_epoch=5,
+                      validation_metric="rougeL", seed=1)
+    run = RunDir(tmp_path / "run")
+    trainer = Trainer(task.module, cfg, run, task.evaluator(samples, examples, 50, torch.device("cpu")),
+                      device=torch.device("cpu"))
+    before = trainer.run_eval(task.module, "dev").metrics["rougeL"]
+    result = trainer.fit(samples["train"], task.collate)
 
-    train, dev_examples = encode(processor.get_train_examples(DATA)), processor.get_dev_examples(DATA)
-    dev = encode(dev_examples)
-    used = sorted({i for e in train + dev for i in e.source_ids + e.target_ids} | {tokenizer.sop_id, tokenizer.pad_id})
-    to_row = torch.zeros(tokenizer.vocab_size, dtype=torch.long)
-    to_row[torch.tensor(used)] = torch.arange(len(used))
+    assert before < 20.0, f"untrained dev ROUGE-L {before}: the data leaks the answer"
+    assert result["status"] == "finished"
+    assert result["best"]["dev"]["rougeL"] >= 80.0, result
+    assert result["test"]["rougeL"] >= 80.0, result
+    assert list(result["test"]) == ["rougeL", "rouge1", "rouge2", "rougeLsum", "bleu"]
+    rows = [json.loads(line) for line in (run.path / "predictions_test.jsonl").read_text().splitlines()]
+    assert len(rows) == 50 and rows[0]["label"] == examples["test"][0].target
+    exact = sum(r["prediction"] == r["label"] for r in rows) / len(rows)
+    assert exact >= 0.5, rows[:5]  # predictions come back in example order although decoding sorts by length
 
-    cfg = GLMConfig(num_layers=1, hidden_size=64, num_attention_heads=4, vocab_size=len(used), max_sequence_length=32,
-                    embedding_dropout_prob=0.0, attention_dropout_prob=0.0, output_dropout_prob=0.0)
-    model = GLMModel(cfg)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3, weight_decay=0.01)
-    dev_batch = collate_eval(dev, tokenizer, LAYOUT)
-    decoding = GenerationConfig(max_length=LAYOUT.tgt_len, eop_id=int(to_row[tokenizer.eop_id]),
-                                pad_id=int(to_row[tokenizer.pad_id]))
-    references = [e.target for e in dev_examples]
-
-    def dev_rouge_l() -> float:
-        model.eval()
-        rows = generate(model, to_row[dev_batch.input_ids], dev_batch.position_ids, dev_batch.attention_mask, decoding)
-        predictions = [tokenizer.decode([used[r] for r in row]).strip() for row in rows]
-        return rouge(predictions, references)["rougeL"]
-
-    scores = [dev_rouge_l()]  # before training
-    for epoch in range(12):
-        model.train()
-        for start in range(0, len(train), 16):
-            batch = collate_train([train[i] for i in torch.randperm(len(train))[:16].tolist()], tokenizer, LAYOUT)
-            out = model(to_row[batch.input_ids], batch.position_ids, attention_mask=batch.attention_mask)
-            s = batch.source_width  # only the target block carries loss
-            loss = seq2seq_loss(out.logits[:, s:], to_row[batch.target_ids[:, s:]], batch.loss_mask[:, s:], 0.1)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        if epoch >= 3:
-            scores.append(dev_rouge_l())
-            if scores[-1] >= 80.0:
-                break
-    assert scores[0] < 20.0, f"untrained dev ROUGE-L {scores[0]}: the data leaks the answer"
-    assert scores[-1] >= 80.0, f"dev ROUGE-L before training, then per epoch from epoch 4: {scores}"
+    capped = task.evaluator(samples, examples, 50, torch.device("cpu"), dev_max_examples=7)
+    assert len(capped(task.module.eval(), "dev").predictions) == 7  # --eval-max-examples caps dev only
+    assert len(capped(task.module, "test").predictions) == 50
