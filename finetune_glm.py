@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score label words with the LM head (default); --no-cloze-eval uses a linear classifier head")
     g.add_argument("--multi-token-layout", choices=("packed", "rows"), default="packed",
                    help="multi-token candidates packed in one sequence (default) or one row per candidate (upstream)")
+    g.add_argument("--ptuning-v2", action="store_true",
+                   help="P-tuning v2: freeze the model, train per-layer key/value prefixes (and a head, if any)")
+    g.add_argument("--pre-seq-len", type=int, default=16, help="P-tuning v2 prefix length")
+    g.add_argument("--prefix-projection", action="store_true", help="reparameterise prefixes through an MLP")
+    g.add_argument("--prefix-hidden-size", type=int, default=512, help="hidden units of that MLP")
     g.add_argument("--length-penalty", type=float, default=0.0, help="multi-token score / len**penalty (0 = sum)")
     g.add_argument("--validation-metric", help="dev metric that selects the best checkpoint (default: the task's first)")
 
@@ -124,6 +129,16 @@ class TaskSpec:
     multi_token_layout: str
     length_penalty: float
     output_dropout: float
+    ptuning_v2: bool = False
+    pre_seq_len: int = 16
+    prefix_projection: bool = False
+    prefix_hidden_size: int = 512
+
+
+def derive_method(a: argparse.Namespace) -> str:
+    """The name grid search and reports compare by: cloze | classifier, with a _ptuning_v2 suffix for prefixes."""
+    base = "cloze" if a.cloze_eval else "classifier"
+    return {"cloze": "ptuning_v2", "classifier": "classifier_ptuning_v2"}[base] if a.ptuning_v2 else base
 
 
 def default_experiment_name(a: argparse.Namespace, method: str) -> str:
@@ -177,7 +192,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     args = build_parser().parse_args(argv)
     if args.fp16 and args.bf16:
         raise SystemExit("choose one of --fp16 and --bf16")
-    method = args.method or ("cloze" if args.cloze_eval else "classifier")
+    method = args.method or derive_method(args)
 
     import torch
 
@@ -209,7 +224,8 @@ def main(argv: list[str] | None = None) -> dict | None:
                       args.hidden_dropout, args.checkpoint_activations)
     tspec = TaskSpec(args.task, args.data_dir, args.pattern_id, args.prompt, args.allow_non_original, args.seq_length,
                      args.dev_fraction, args.data_seed, args.max_train_examples, method, args.multi_token_layout,
-                     args.length_penalty, args.output_dropout)
+                     args.length_penalty, args.output_dropout, args.ptuning_v2, args.pre_seq_len, args.prefix_projection,
+                     args.prefix_hidden_size)
     precision = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
 
     if args.num_threads:

@@ -302,8 +302,11 @@ class GLMModel(nn.Module):
         x = tr.embedding_dropout(x)
 
         mask = build_attention_mask(b, length, mem_length, input_ids.device, sep, attention_mask, padding_mask)
+        prefix_kv = None
         if prefix is not None:
-            mask = prefix.extend_mask(mask, b)  # [B|1, 1, L, P+K]: prefixes are visible to every row
+            prefix_kv = prefix.key_values(b)  # per layer ([B, N, P, D], [B, N, P, D])
+            visible = torch.ones(*mask.shape[:-1], prefix.length, dtype=torch.bool, device=mask.device)
+            mask = torch.cat([visible, mask], dim=-1)  # [B|1, 1, L, P+K]: prefixes are visible to every row
 
         new_mems: list[Tensor] = [x] if return_mems else []
         presents: KVCache = []
@@ -311,15 +314,17 @@ class GLMModel(nn.Module):
         for i, layer in enumerate(tr.layers):
             mem = mems[i] if mems is not None else None
             past = past_key_values[i] if past_key_values is not None else None
-            if prefix is not None:
-                past = prefix.layer_past(i, b, past)
+            if prefix_kv is not None:
+                pk, pv = prefix_kv[i]
+                past = (pk, pv) if past is None else (torch.cat([pk, past[0]], dim=2), torch.cat([pv, past[1]], dim=2))
             if checkpointing:
                 # Every tensor input goes through the checkpoint call explicitly, masks included.
                 x, present = checkpoint(layer, x, mask, mem, past, use_reentrant=False)
             else:
                 x, present = layer(x, mask, mem, past)
             if use_cache:
-                presents.append(present if prefix is None else prefix.strip(present))
+                # drop the prefix positions: a returned cache holds real positions only  [B, N, K, D]
+                presents.append(present if prefix is None else (present[0][:, :, prefix.length :], present[1][:, :, prefix.length :]))
             if return_mems:
                 new_mems.append(x)
         hidden = tr.final_layernorm(x)  # [B, L, H]
@@ -337,22 +342,15 @@ class GLMModel(nn.Module):
 class PrefixProvider:
     """Protocol for parameter-efficient per-layer key/value prefixes (P-tuning v2), see model/prefix.py.
 
-    length: number of prefix positions P. layer_past(i, B, past) returns the (keys, values) to prepend for
-    layer i, [B, N, P(+M), D]; extend_mask(mask, B) prepends P always-visible columns; strip(present) removes
-    the prefix from a returned cache entry so caches stay prefix-free.
+    `length` is the number of prefix positions P; `key_values(B)` returns, per layer, the keys and values
+    [B, N, P, D] to put before the real ones. Every query attends to them; caches returned with use_cache stay
+    prefix-free, so decoding code needs no special case.
     """
 
     length: int
 
-    def layer_past(self, layer: int, batch: int, past: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
+    def key_values(self, batch: int) -> list[tuple[Tensor, Tensor]]:
         raise NotImplementedError
-
-    def extend_mask(self, mask: Tensor, batch: int) -> Tensor:
-        ones = torch.ones(*mask.shape[:-1], self.length, dtype=torch.bool, device=mask.device)
-        return torch.cat([ones.expand(mask.shape[0], *ones.shape[1:]), mask], dim=-1)
-
-    def strip(self, present: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
-        return present[0][:, :, self.length :], present[1][:, :, self.length :]
 
 
 def reorder_cache(cache: KVCache, index: Tensor) -> KVCache:

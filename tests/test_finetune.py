@@ -141,3 +141,15 @@ def test_deepspeed_config_conflict_is_reported(tiny_ckpt, tmp_path):
     ds_cfg.write_text(json.dumps({"train_micro_batch_size_per_gpu": 4, "optimizer": {"type": "Adam", "params": {"lr": 5e-6}}}))
     with pytest.raises(DeepSpeedConfigConflict, match=r"train_micro_batch_size_per_gpu=4 .* --batch-size gives 16(.|\n)*lr=5e-06"):
         run(tiny_ckpt, tmp_path, "conflict", "--deepspeed", "--deepspeed_config", ds_cfg, "--epochs", 1)
+
+
+def test_ptuning_v2_trains_and_saves_only_prefixes(tiny_ckpt, tmp_path):
+    res = run(tiny_ckpt, tmp_path, "pt", "--ptuning-v2", "--pre-seq-len", 4, "--epochs", 1, "--lr", 1e-2, "--max-train-examples", 32)
+    assert res["status"] == "finished"
+    from safetensors.torch import load_file
+
+    saved = load_file(str(tmp_path / "pt" / "best" / "model.safetensors"))
+    assert list(saved) == ["backbone.prefix.embedding.weight"] and saved["backbone.prefix.embedding.weight"].shape == (4, 2 * 2 * 64)
+    assert json.loads((tmp_path / "pt" / "config.json").read_text())["args"]["method"] == "ptuning_v2"
+    again = run(tiny_ckpt, tmp_path, "pt-eval", "--ptuning-v2", "--pre-seq-len", 4, "--epochs", 0, "--load", tmp_path / "pt")
+    assert again["best"]["dev"] == res["best"]["dev"]

@@ -33,14 +33,27 @@ class BuiltTask:
         return self.make_evaluator(batch_size, device)
 
 
+def with_prefixes(spec, backbone: GLMModel) -> nn.Module:
+    """P-tuning v2 wraps the frozen backbone; otherwise every backbone parameter is trained."""
+    if not spec.ptuning_v2:
+        return backbone
+    from model.prefix import PrefixEncoder, PrefixTunedGLM
+
+    encoder = PrefixEncoder(backbone.config, spec.pre_seq_len, spec.prefix_projection, spec.prefix_hidden_size,
+                            dropout=backbone.config.embedding_dropout_prob)
+    return PrefixTunedGLM(backbone, encoder)
+
+
 def build_task(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
     """`spec` is the driver's TaskSpec (task, data_dir, pattern_id, prompt, seq_length, method, ...)."""
     from tasks import classification
 
+    backbone = with_prefixes(spec, backbone)
+
     if spec.task in classification.PROCESSORS:
         processor = classification.PROCESSORS[spec.task](dev_fraction=spec.dev_fraction, seed=spec.data_seed)
         labels = processor.get_labels()
-        pvp = classification.get_pvp(spec.task, spec.pattern_id, tokenizer, labels, spec.seq_length) if spec.method == "cloze" else None
+        pvp = classification.get_pvp(spec.task, spec.pattern_id, tokenizer, labels, spec.seq_length) if not spec.method.startswith("classifier") else None
         metrics = classification.DEFAULT_METRICS[spec.task]
         return _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone)
     known = sorted(classification.PROCESSORS)

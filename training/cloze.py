@@ -99,11 +99,11 @@ def build_classification_task(
     classifier_dropout: float = 0.1,
 ) -> ClassificationTask:
     pad = tokenizer.pad_id
-    if method == "classifier":
+    if method.startswith("classifier"):
         head: nn.Module = ClassificationHead(backbone.config.hidden_size, len(label_list), classifier_dropout)
         encode = partial(layout.encode_classifier, tokenizer=tokenizer, label_list=label_list, max_seq_length=max_seq_length)
         collate = partial(layout.collate_classifier, pad_id=pad)
-    elif method == "cloze":
+    elif method in ("cloze", "ptuning_v2"):
         if pvp is None:
             raise ValueError("the cloze method needs a PVP (pattern)")
         if not pvp.is_multi_token:
