@@ -65,11 +65,11 @@ class Seq2SeqTask:
     def collate(self, samples: Sequence[EncodedSeq2Seq]) -> dict[str, Tensor]:
         return batch_dict(collate_train(list(samples), self.tokenizer, self.layout))
 
-    def predict(self, samples: Sequence[EncodedSeq2Seq], batch_size: int, device: torch.device) -> list[str]:
+    def predict(self, backbone: GLMModel, samples: Sequence[EncodedSeq2Seq], batch_size: int,
+                device: torch.device) -> list[str]:
         """Generated text per sample, in sample order."""
         order = sorted(range(len(samples)), key=lambda i: len(samples[i].source_ids))
         texts: list[str] = [""] * len(samples)
-        backbone = self.module.backbone
         for start in tqdm(range(0, len(order), batch_size), desc="decode", leave=False, dynamic_ncols=True):
             chunk = order[start : start + batch_size]
             batch = collate_eval([samples[i] for i in chunk], self.tokenizer, self.layout)
@@ -87,7 +87,7 @@ class Seq2SeqTask:
         def evaluate(module: nn.Module, split: str) -> EvalResult:
             cap = dev_max_examples if split == "dev" and dev_max_examples else len(samples[split])
             exs, encoded = examples[split][:cap], samples[split][:cap]
-            predictions = self.predict(encoded, batch_size, device)
+            predictions = self.predict(module.backbone, encoded, batch_size, device)
             labelled = [i for i, e in enumerate(exs) if e.target is not None]
             metrics = (generation_metrics([predictions[i] for i in labelled], [exs[i].target for i in labelled])
                        if labelled else {})
