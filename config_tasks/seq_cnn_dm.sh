@@ -1,7 +1,7 @@
 # CNN/DailyMail 3.0.0 (hub "cnn_dailymail", article -> highlights). Hyperparameters are THUDM/GLM's for its cnn_dm task.
 EXPERIMENT_NAME=${MODEL_TYPE}-cnn_dm
 TASK_NAME=cnn_dm
-DATA_PATH="${DATA_ROOT}/cnn_dm"   # optional: {train,validation,test}.jsonl or .source/.target; else the hub
+DATA_PATH=${DATA_PATH:-${DATA_ROOT:+${DATA_ROOT}/cnn_dm}}   # optional: {train,validation,test}.jsonl or .source/.target; else the hub
 
 TRAIN_ARGS="--epochs 15 \
             --lr 3e-5 \
@@ -10,10 +10,8 @@ TRAIN_ARGS="--epochs 15 \
             --weight-decay 0.1 \
             --label-smoothing 0.1"
 
-COMMON_ARGS="--save-interval 10000 \
-             --log-interval 50 \
+COMMON_ARGS="--log-interval 50 \
              --eval-interval 1000 \
-             --eval-iters 100 \
              --eval-epoch 2 \
              --validation-metric rougeL"
 

@@ -2,7 +2,7 @@
 # one example per line. Hyperparameters are THUDM/GLM's for its customization task (which sets no --weight-decay).
 EXPERIMENT_NAME=${MODEL_TYPE}-customization
 TASK_NAME=customization
-DATA_PATH="${DATA_ROOT}/customization"
+DATA_PATH=${DATA_PATH:-${DATA_ROOT:+${DATA_ROOT}/customization}}
 
 TRAIN_ARGS="--epochs 10 \
             --lr 1e-5 \
@@ -10,10 +10,8 @@ TRAIN_ARGS="--epochs 10 \
             --warmup 0.06 \
             --label-smoothing 0.1"
 
-COMMON_ARGS="--save-interval 10000 \
-             --log-interval 50 \
+COMMON_ARGS="--log-interval 50 \
              --eval-interval 1000 \
-             --eval-iters 100 \
              --eval-epoch 2 \
              --validation-metric rougeL"
 

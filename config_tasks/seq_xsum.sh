@@ -1,7 +1,7 @@
 # XSum (hub "xsum": document -> summary). Hyperparameters are THUDM/GLM's for its xsum task.
 EXPERIMENT_NAME=${MODEL_TYPE}-xsum
 TASK_NAME=xsum
-DATA_PATH="${DATA_ROOT}/xsum"   # optional: {train,validation,test}.jsonl or .source/.target; else the hub
+DATA_PATH=${DATA_PATH:-${DATA_ROOT:+${DATA_ROOT}/xsum}}   # optional: {train,validation,test}.jsonl or .source/.target; else the hub
 
 TRAIN_ARGS="--epochs 6 \
             --lr 1e-5 \
@@ -10,10 +10,8 @@ TRAIN_ARGS="--epochs 6 \
             --weight-decay 0.1 \
             --label-smoothing 0.1"
 
-COMMON_ARGS="--save-interval 10000 \
-             --log-interval 50 \
+COMMON_ARGS="--log-interval 50 \
              --eval-interval 1000 \
-             --eval-iters 100 \
              --eval-epoch 2 \
              --validation-metric rougeL"
 
