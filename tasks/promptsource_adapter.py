@@ -48,6 +48,8 @@ from jinja2 import meta, pass_context
 from model.tokenizer import GLMTokenizer
 from tasks.base import PVP, DataProcessor, InputExample, Part, PromptTooLongError, truncate
 from tasks.data_io import DataError, MissingSplitError, Row
+from tasks.seq2seq.datasets import Seq2SeqExample
+from tasks.seq2seq.layout import EncodedSeq2Seq, PromptError
 
 SEPARATOR = "|||"
 PREFIX = "promptsource:"
@@ -609,7 +611,30 @@ class PromptsourceSeq2Seq:
 
     def render_target(self, row: Mapping[str, Any], key: str = "", where: str = "") -> str:
         """The rendered answer; "" when the template gives none for this example (unlabelled)."""
-        return self.renderer.render(row, key, where).target
+        return self.renderer.render(row, key, where, split=False).target
+
+    def encode_example(self, tokenizer: GLMTokenizer, example: Seq2SeqExample, *, src_len: int, tgt_len: int) -> EncodedSeq2Seq:
+        """`[CLS] source [MASK] </s>` in at most `src_len` tokens, the long fields cut by upstream's rule (the end
+        of the last shortenable part first; the instruction never), and the target `BPE(" " + answer) + [eop]`
+        cut to `tgt_len`, as the hand-written seq2seq prompts encode theirs. The record is `meta["row"]`."""
+        where = f"{example.meta.get('where', '')} (example {example.guid})".strip()
+        parts = self.render_source(example.meta["row"], example.guid, where)
+        encoded = [(list(p), False) if isinstance(p, list) else (tokenizer.encode(p), False) if isinstance(p, str)
+                   else (tokenizer.encode(p[0]), True) for p in parts]
+        if any(tokenizer.mask_id in ids for ids, _ in encoded[:-1]):
+            raise PromptError(f"{where}: the source text itself contains [MASK]; the prompt's mask would be ambiguous")
+        try:
+            kept, _ = truncate(encoded, [], src_len - 2)  # room for [CLS] and </s>
+        except PromptTooLongError:
+            fixed = sum(len(ids) for ids, short in encoded if not short)
+            raise PromptError(
+                f"{where}: template {self.info.name!r} needs {fixed} fixed tokens (its words and [MASK]) plus [CLS] and "
+                f"</s>, over --src-seq-length {src_len}; raise it or choose a shorter template"
+            ) from None
+        body = [t for ids, _ in kept for t in ids]
+        target = None if example.target is None else (tokenizer.encode(" " + example.target) + [tokenizer.eop_id])[:tgt_len]
+        return EncodedSeq2Seq(example.guid, [tokenizer.cls_id, *body, tokenizer.eos_id], len(body), target,
+                              source_truncated=sum(len(ids) for ids, _ in encoded) - len(body))
 
 
 def make_prompt(dataset: str, subset: str | None, prompt: str | int, tokenizer: GLMTokenizer, allow_non_original: bool = False,
@@ -727,6 +752,32 @@ class PromptsourceProcessor(DataProcessor):
                             idx=idx, num_choices=len(choices))
 
 
+class PromptsourceSeq2SeqProcessor:
+    """The examples of a generation template as `tasks.seq2seq` reads them: `Seq2SeqExample(guid, source=the
+    rendered input, target=the rendered answer or None, idx, meta={"row", "where"})`. Reading, dev splitting and
+    errors are `PromptsourceProcessor`'s."""
+
+    def __init__(self, examples: PromptsourceProcessor):
+        self.examples = examples
+
+    @property
+    def data_record(self) -> dict[str, Any]:
+        return self.examples.data_record
+
+    def get_train_examples(self, data_dir: str | None = None) -> list[Seq2SeqExample]:
+        return self._convert(self.examples.get_train_examples(data_dir))
+
+    def get_dev_examples(self, data_dir: str | None = None) -> list[Seq2SeqExample]:
+        return self._convert(self.examples.get_dev_examples(data_dir))
+
+    def get_test_examples(self, data_dir: str | None = None) -> list[Seq2SeqExample]:
+        return self._convert(self.examples.get_test_examples(data_dir))
+
+    @staticmethod
+    def _convert(examples: list[InputExample]) -> list[Seq2SeqExample]:
+        return [Seq2SeqExample(e.guid, e.text_a, e.meta["target"], e.idx, e.meta) for e in examples]
+
+
 def _hub_split_names(dataset: str, subset: str | None, fields: Sequence[str]) -> dict[str, str | None]:
     """Our train/dev/test -> the hub data set's split names (dev: validation, valid or dev; None if absent)."""
     import datasets  # heavy, and only the hub path needs it
@@ -749,14 +800,15 @@ class PromptsourceTask:
     """What `--task promptsource:<dataset>[/<subset>]` gives the driver.
 
     `kind` says which half applies: "classification" -> `pvp` (a `tasks.base.PVP`, single- or multi-token,
-    for the layouts in `tasks.layout`); "generation" -> `seq2seq` (`render_source` / `render_target` of an
-    example's record). `processor` reads the splits (`get_train_examples(data_dir)`, ...).
+    for the layouts in `tasks.layout`) and a processor of `InputExample`s; "generation" -> `seq2seq`
+    (`encode_example(tokenizer, example, src_len=, tgt_len=)` gives `tasks.seq2seq.layout.EncodedSeq2Seq`) and
+    a processor of `Seq2SeqExample`s. `processor.get_train_examples(data_dir)` etc. read the splits.
     """
 
     name: str  # "promptsource:<dataset>[/<subset>]"
     spec: TaskSpec
     info: PromptInfo
-    processor: PromptsourceProcessor
+    processor: PromptsourceProcessor | PromptsourceSeq2SeqProcessor
     pvp: PromptsourcePVP | None
     seq2seq: PromptsourceSeq2Seq | None
     data_dir: str | None
@@ -769,13 +821,13 @@ class PromptsourceTask:
     def metrics(self) -> tuple[str, ...]:
         return self.spec.metrics
 
-    def get_train_examples(self) -> list[InputExample]:
+    def get_train_examples(self) -> list[InputExample] | list[Seq2SeqExample]:
         return self.processor.get_train_examples(self.data_dir)
 
-    def get_dev_examples(self) -> list[InputExample]:
+    def get_dev_examples(self) -> list[InputExample] | list[Seq2SeqExample]:
         return self.processor.get_dev_examples(self.data_dir)
 
-    def get_test_examples(self) -> list[InputExample]:
+    def get_test_examples(self) -> list[InputExample] | list[Seq2SeqExample]:
         return self.processor.get_test_examples(self.data_dir)
 
 
@@ -804,7 +856,7 @@ def make_promptsource_task(spec: str, tokenizer: GLMTokenizer, max_seq_length: i
         name=PREFIX + _label(dataset, subset),
         spec=task_spec(dataset, subset, chosen.info.id, allow_non_original),
         info=chosen.info,
-        processor=processor,
+        processor=processor if isinstance(chosen, PromptsourceCloze) else PromptsourceSeq2SeqProcessor(processor),
         pvp=pvp,
         seq2seq=chosen if isinstance(chosen, PromptsourceSeq2Seq) else None,
         data_dir=data_dir,
