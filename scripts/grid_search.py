@@ -163,14 +163,15 @@ def _id_value(value: Scalar) -> str:
     return "".join(c if c.isalnum() or c in "._+" else "_" for c in value)
 
 
-def _key_rank(key: str) -> tuple:
+def key_rank(key: str) -> tuple:
+    """Sort key for hyperparameter names: the ID_ORDER names first, then the rest alphabetically, seed last."""
     return (key == "seed", key not in ID_ORDER, list(ID_ORDER).index(key) if key in ID_ORDER else 0, key)
 
 
 def trial_id(params: Mapping[str, Scalar]) -> str:
     """A short name such as `lr1e-05-bs8-ep3-p0-s1234`, the same whatever order the spec lists its keys."""
     short = {**ID_ORDER, "seed": "s"}
-    return "-".join(f"{short.get(k, k)}{_id_value(params[k])}" for k in sorted(params, key=_key_rank))
+    return "-".join(f"{short.get(k, k)}{_id_value(params[k])}" for k in sorted(params, key=key_rank))
 
 
 def _axis_values(values: Any, where: str) -> list[Scalar]:
@@ -256,7 +257,7 @@ def build_sweep(spec: Mapping[str, Any], source: str, *, overrides: Mapping[str,
 def _order_key(params: Mapping[str, Scalar], axes: Mapping[str, tuple[str, list[Scalar]]]) -> tuple:
     """Run trials in id-component order with values in the order the spec lists them: all seeds of the first
     setting come first, so an early look at the records already shows a complete mean ± std."""
-    return tuple(axes[k][1].index(params[k]) for k in sorted(params, key=_key_rank))
+    return tuple(axes[k][1].index(params[k]) for k in sorted(params, key=key_rank))
 
 
 def _base_args(raw: Any, source: str, axes: Mapping[str, Any]) -> list[str]:
@@ -684,7 +685,7 @@ def summarize_sweep(sweep: Sweep, records: Mapping[str, TrialRecord]) -> dict[st
     return summary
 
 
-def _last_line(text: str | None) -> str:
+def last_line(text: str | None) -> str:
     """The line of an error that says what went wrong (a traceback ends with it)."""
     lines = (text or "").strip().splitlines()
     return lines[-1] if lines else ""
@@ -710,7 +711,7 @@ def _summary_markdown(summary: Mapping[str, Any], ranked: Sequence[SettingSummar
     if summary["problems"]:
         lines += ["", "## Diverged or failed trials", "",
                   markdown_table(["trial", "status", "error"],
-                                 [[p["trial"], p["status"], _last_line(p["error"])]
+                                 [[p["trial"], p["status"], last_line(p["error"])]
                                   for p in summary["problems"]]).rstrip()]
     return "\n".join(lines) + "\n"
 
