@@ -238,6 +238,11 @@ def build_sweep(spec: Mapping[str, Any], source: str, *, overrides: Mapping[str,
         raise SpecError(f"{source}: the grid is empty; give at least one key under 'grid' or a --set")
 
     base_args = _base_args(spec.get("base_args"), source, axes)
+    swept_flags = {flag for flag, _ in axes.values()}
+    overridden = [tok for tok in extra_args if tok.split("=")[0] in swept_flags]
+    if overridden:
+        raise SpecError(f"{source}: {overridden[0].split('=')[0]} is swept by the grid and also given after "
+                        "'--'; the grid's value would win silently")
     dests = sorted(axes)
     trials = []
     for combo in product(*(axes[d][1] for d in dests)):
@@ -685,6 +690,10 @@ def summarize_sweep(sweep: Sweep, records: Mapping[str, TrialRecord]) -> dict[st
     return summary
 
 
+def setting_text(setting: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={setting[k]}" for k in sorted(setting, key=key_rank))
+
+
 def last_line(text: str | None) -> str:
     """The line of an error that says what went wrong (a traceback ends with it)."""
     lines = (text or "").strip().splitlines()
@@ -699,11 +708,11 @@ def _summary_markdown(summary: Mapping[str, Any], ranked: Sequence[SettingSummar
     if best is None or metric is None:
         lines.append("No finished trial yet, so no best setting.")
     else:
-        setting = ", ".join(f"{k}={v}" for k, v in best.setting.items())
-        lines += [f"Best setting by mean dev {metric} over {best.dev[metric].n} seed(s): **{setting}**", "",
+        lines += [f"Best setting by mean dev {metric} over {best.dev[metric].n} seed(s): "
+                  f"**{setting_text(best.setting)}**", "",
                   f"- dev {metric}: {best.dev[metric]}"]
         lines += [f"- test {m}: {s}" for m, s in best.test.items()]
-        keys = sorted({k for s in ranked for k in s.setting})
+        keys = sorted({k for s in ranked for k in s.setting}, key=key_rank)
         lines += ["", "## All settings (best first)", "",
                   markdown_table([*keys, "seeds", "failed", f"dev {metric}", f"test {metric}"],
                                  [[s.setting.get(k, "") for k in keys] + [len(s.seeds), len(s.failed),
@@ -773,8 +782,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     best = summary["best"]
     if best:
         metric = summary["validation_metric"]
-        log.info("best %s: dev %s %s; test %s", best["setting"], metric,
-                 Stat(**best["dev"][metric]), {m: str(Stat(**s)) for m, s in best["test"].items()})
+        tests = "; ".join(f"test {m} {Stat(**s)}" for m, s in best["test"].items())
+        log.info("best %s: dev %s %s; %s", setting_text(best["setting"]), metric, Stat(**best["dev"][metric]),
+                 tests or "no test results")
     log.info("summary: %s", sweep.folder / "summary.md")
     return 0 if summary["finished"] else 1
 

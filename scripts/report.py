@@ -178,7 +178,7 @@ def task_data(task: str, runs: list[Run]) -> TaskData:
     return TaskData(task=task, metric=metrics[0], runs=runs, keys=keys)
 
 
-def test_metric_names(data: TaskData) -> list[str]:
+def reported_test_metrics(data: TaskData) -> list[str]:
     names = {m for r in data.finished for m in (r.test or {})}
     return sorted(names, key=lambda m: (m != data.metric, m))
 
@@ -256,7 +256,7 @@ def _setting_text(summary: SettingSummary, skip: Sequence[str]) -> str:
 
 
 def write_task_tables(data: TaskData, folder: Path) -> list[str]:
-    tests = test_metric_names(data)
+    tests = reported_test_metrics(data)
     headers = ["method", "prompt", "setting", "seeds", f"dev {data.metric}", *(f"test {m}" for m in tests)]
     rows = [[s.setting["method"], s.setting["prompt"], _setting_text(s, ("method", "prompt")), len(s.seeds),
              s.dev[data.metric], *(s.test.get(m) for m in tests)]
@@ -380,8 +380,9 @@ def _bars(data: TaskData, entries: list[tuple[str, SettingSummary]], title: str,
     for k, split in enumerate(splits):
         offsets = np.arange(len(entries)) + (k - (len(splits) - 1) / 2) * width
         stats = [(s.dev if split == "dev" else s.test)[data.metric] for _, s in entries]
-        ax.bar(offsets, [s.mean for s in stats], width * 0.9, yerr=[s.std for s in stats], capsize=4,
-               label=f"{split} (mean ± std)", color=f"C{k}", alpha=0.8)
+        bars = ax.bar(offsets, [s.mean for s in stats], width * 0.9, yerr=[s.std for s in stats], capsize=4,
+                      label=f"{split} (mean ± std)", color=f"C{k}", alpha=0.8)
+        ax.bar_label(bars, [f"{s.mean:.3f}" for s in stats], label_type="center", color="white", fontsize=9)
         for x, (_, summary) in zip(offsets, entries):
             points = [(r.dev if split == "dev" else r.test or {})[data.metric] for r in data.by_name(summary.runs)]
             ax.scatter(np.full(len(points), x) + np.linspace(-width / 5, width / 5, len(points)), points,
@@ -391,7 +392,8 @@ def _bars(data: TaskData, entries: list[tuple[str, SettingSummary]], title: str,
     ax.set_ylabel(data.metric)
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend()
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.18)  # head room for a one-row legend above the bars
+    ax.legend(loc="upper left", ncol=3)
     return _save(fig, path)
 
 

@@ -19,8 +19,8 @@ import yaml
 
 from conftest import ROOT
 from scripts.grid_search import (
-    RECORDS_FILE, RunDirError, Slot, SpecError, build_sweep, load_run, main, make_slots, parse_set, run_sweep,
-    load_spec, summarize_sweep, trial_id)
+    RECORDS_FILE, RunDirError, Slot, SpecError, Stat, build_sweep, load_run, load_spec, main, make_slots,
+    parse_set, run_sweep, summarize_sweep, trial_id)
 
 FAKE_DRIVER = r'''
 import argparse, json, math, os, sys, time
@@ -127,6 +127,8 @@ def test_set_flags_add_and_replace_axes_and_booleans_toggle_flags():
     assert "--fp16" in on.args and "--fp16" not in off.args
     assert on.trial_id == "lr1e-05-pra-fp16on-s1"
     assert sweep.command_for(on, ["python"])[2:4] == ["--task", "rte"]
+    with pytest.raises(SpecError, match="x.yaml: --lr is swept by the grid and also given after '--'"):
+        build_sweep({"name": "s", "grid": {"lr": [1.0]}}, "x.yaml", extra_args=["--lr=3"])
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -328,3 +330,30 @@ def test_run_dir_without_results_is_a_clear_error(tmp_path):
     (tmp_path / "results.json").write_text("{not json")
     with pytest.raises(RunDirError, match="results.json: not valid JSON"):
         load_run(tmp_path)
+
+
+def test_a_sweep_folder_reports_the_same_best_setting(fake, tmp_path):
+    from scripts.report import write_report
+
+    spec = fake_spec(fake, tmp_path, {"lr": [1e-4, 2e-4], "batch_size": [8, 16], "seed": [1, 2]},
+                     raise_at_lr=1e-4)
+    sweep = build_sweep(spec, "spec")
+    summary = summarize_sweep(sweep, run_sweep(sweep))
+    assert summary["best"]["setting"] == {"lr": 0.0002, "batch_size": 16}
+
+    report = write_report([str(sweep.folder)], tmp_path / "report")
+    best = (report.parent / "fake" / "best.md").read_text()
+    dev, test = (Stat(**summary["best"][split]["accuracy"]) for split in ("dev", "test"))
+    assert f"| cloze | - | lr=0.0002, batch_size=16 | 2 | {dev} | {test} |" in best
+    page = report.read_text()
+    assert "| sweep/lr0.0001-bs8-s1 | failed | RuntimeError: CUDA out of memory (simulated) |" in page
+
+
+def test_shell_wrapper_passes_the_spec_and_options_through(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"name": "w", "grid": {"lr": [1e-5]}}))
+    out = subprocess.run(["bash", str(ROOT / "scripts" / "grid_search.sh"), str(spec), "--dry-run", "--",
+                          "--task", "rte"], env={**os.environ, "PYTHON": sys.executable}, cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("finetune_glm.py --task rte --lr 1e-05 --experiment-name w/lr1e-05 "
+                                "--save-dir runs")
