@@ -350,6 +350,12 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def _is_bad_number(value: Any) -> bool:
+    """NaN/inf, as a float or as the string ("nan", "inf") that the driver writes because JSON has neither."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return False
     return isinstance(value, float) and not math.isfinite(value)
 
 

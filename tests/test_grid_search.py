@@ -223,28 +223,29 @@ def test_missing_launcher_is_a_failed_trial_not_a_crashed_sweep(tmp_path):
     assert "could not start 'no-such-program-here'" in out["lr1"].error
 
 
-def write_run(folder: Path, name: str, args: dict, dev: float | None, test: float | None,
-              status: str = "finished") -> Path:
+def write_run(folder: Path, name: str, args: dict, dev: float | str, test: float) -> Path:
     run = folder / name
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"args": args, "command": []}))
     (run / "results.json").write_text(json.dumps({
-        "status": status, "task": "t", "validation_metric": "accuracy",
+        "status": "finished", "task": "t", "validation_metric": "accuracy",
         "best": {"step": 1, "epoch": 1, "dev": {"accuracy": dev}}, "test": {"accuracy": test}, "error": None}))
     return run
 
 
 def test_selection_by_mean_dev_with_test_mean_and_std_on_hand_made_runs(tmp_path):
     # Setting lr=1 has the single best run (0.90) but the lower mean; lr=2 wins on the mean over seeds.
+    # The driver writes NaN as the string "nan" (JSON has no NaN); lr=3 seed 1 diverged that way.
     values = {("1", 1): (0.80, 0.70), ("1", 2): (0.90, 0.72), ("2", 1): (0.84, 0.75), ("2", 2): (0.88, 0.79),
-              ("3", 1): (float("nan"), 0.1)}
+              ("3", 1): ("nan", 0.1)}
     spec = {"name": "hand", "save_dir": str(tmp_path), "grid": {"lr": [1, 2, 3], "seed": [1, 2]},
             "command": ["false", "{trial_args}", "{experiment}"]}
     sweep = build_sweep(spec, "spec")
     for (lr, seed), (dev, test) in values.items():
         write_run(sweep.folder, f"lr{lr}-s{seed}", {"lr": int(lr), "seed": seed}, dev, test)
     out = run_sweep(sweep)  # only lr3-s2 has no run directory; `false` makes it fail
-    assert out["lr3-s2"].status == "failed" and out["lr3-s1"].status == "diverged"
+    assert out["lr3-s2"].status == "failed"
+    assert (out["lr3-s1"].status, out["lr3-s1"].error) == ("diverged", "dev accuracy is nan")
 
     summary = summarize_sweep(sweep, out)
     best = summary["best"]

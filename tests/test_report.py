@@ -15,14 +15,13 @@ from scripts.report import main, write_report
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def write_run(root: Path, name: str, args: dict, dev: float, test: float, *, status: str = "finished",
-              curve: bool = True) -> Path:
+def write_run(root: Path, name: str, args: dict, dev: float, test: float, *, curve: bool = True) -> Path:
     run = root / name
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"args": {"task": "ag_news", "experiment_name": name,
                                                           "warmup": 0.1, **args}, "command": []}))
     (run / "results.json").write_text(json.dumps({
-        "status": status, "task": "ag_news", "validation_metric": "accuracy",
+        "status": "finished", "task": "ag_news", "validation_metric": "accuracy",
         "best": {"step": 40, "epoch": 2, "dev": {"accuracy": dev, "f1_macro": round(dev - 0.01, 6)}},
         "test": {"accuracy": test, "f1_macro": round(test - 0.01, 6)}, "error": None}))
     if curve:
