@@ -26,6 +26,7 @@ import math
 import os
 import queue
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -552,7 +553,10 @@ def _record(trial: Trial, run_dir: Path, *, returncode: int | None = None, stder
     status, error, run = assess(run_dir)
     if returncode not in (None, 0):
         # A driver that exits with an error is not trusted even if it wrote results first.
-        status, error = "failed", f"exit code {returncode}: {stderr_tail or error or 'no stderr'}"
+        how = f"exit code {returncode}" if returncode > 0 else f"killed by {signal.Signals(-returncode).name}"
+        if returncode == -signal.SIGKILL:
+            how += " (often the out-of-memory killer)"
+        status, error = "failed", f"{how}: {stderr_tail or error or 'no stderr'}"
     return TrialRecord(trial_id=trial.trial_id, params=dict(trial.params), status=status, run_dir=str(run_dir),
                        returncode=returncode, validation_metric=run.validation_metric if run else None,
                        dev=run.dev if run else None, test=run.test if run else None, error=error, **fields)

@@ -126,8 +126,11 @@ def load_runs(paths: Sequence[Path], ignore: frozenset[str] = frozenset()) -> li
 
 
 def _short_names(paths: Sequence[Path]) -> dict[Path, str]:
-    """`sweep/trial` names: the last two path parts, enough to tell runs apart in a table."""
-    return {p: "/".join(p.resolve().parts[-2:]) for p in paths}
+    """`sweep/trial` names (the last two path parts) for tables; full paths if those would collide."""
+    short = {p: "/".join(p.resolve().parts[-2:]) for p in paths}
+    if len(set(short.values())) < len(short):
+        return {p: str(p) for p in paths}
+    return short
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -223,6 +223,14 @@ def test_missing_launcher_is_a_failed_trial_not_a_crashed_sweep(tmp_path):
     assert "could not start 'no-such-program-here'" in out["lr1"].error
 
 
+def test_a_trial_killed_by_a_signal_says_so(tmp_path):
+    spec = {"name": "s", "save_dir": str(tmp_path), "grid": {"lr": [1]},
+            "command": ["bash", "-c", "echo loading >&2; kill -9 $$", "{trial_args}", "{experiment}"]}
+    record = run_sweep(build_sweep(spec, "spec"))["lr1"]
+    assert (record.status, record.returncode) == ("failed", -9)
+    assert record.error == "killed by SIGKILL (often the out-of-memory killer): loading"
+
+
 def write_run(folder: Path, name: str, args: dict, dev: float | str, test: float) -> Path:
     run = folder / name
     run.mkdir(parents=True)
