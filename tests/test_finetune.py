@@ -179,3 +179,23 @@ def test_list_prompts(tiny_ckpt, capsys):
     assert "single-token" in out and "multi-token" in out and out.count("\n") == 5  # header + 4 patterns
     finetune(["--task", "samsum", "--list-prompts", "--load-pretrained", str(tiny_ckpt)])
     assert capsys.readouterr().out.count("generation") == 4
+
+
+@pytest.mark.parametrize("prompt", ["classify", "classify_question_first", "5"])
+def test_promptsource_prompts_learn_through_the_driver(tiny_ckpt, tmp_path, prompt):
+    """Three original-task promptsource templates of ag_news, each a multi-token cloze, on the demo data."""
+    args = ["--task", "promptsource:ag_news", "--data-dir", str(DEMO), "--load-pretrained", str(tiny_ckpt),
+            "--save", str(tmp_path), "--experiment-name", "ps", "--seq-length", "96", "--batch-size", "16",
+            "--warmup", "0.1", "--epochs", "6", "--lr", "2e-3", "--prompt", prompt]
+    res = finetune(args)
+    assert res["best"]["dev"]["accuracy"] >= 0.6, res  # chance is 0.25
+    cfg = json.loads((tmp_path / "ps" / "config.json").read_text())
+    assert cfg["args"]["prompt"] == prompt and cfg["args"]["task"] == "promptsource:ag_news"
+
+
+def test_promptsource_non_original_needs_flag(tiny_ckpt, tmp_path):
+    from tasks.promptsource_adapter import PromptsourceError
+
+    with pytest.raises(PromptsourceError, match="--allow-non-original"):
+        finetune(["--task", "promptsource:imdb", "--data-dir", str(DEMO), "--load-pretrained", str(tiny_ckpt),
+                  "--save", str(tmp_path), "--prompt", "Negation template for positive and negative"])

@@ -47,12 +47,14 @@ def with_prefixes(spec, backbone: GLMModel) -> nn.Module:
 def build_task(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
     """`spec` is the driver's TaskSpec (task, data_dir, pattern_id, prompt, seq_length, method, ...)."""
     from tasks import classification
-    from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS
+    from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS, get_prompt
 
+    if spec.task.startswith("promptsource:"):
+        return _promptsource(spec, tokenizer, backbone)
     if spec.task in SEQ2SEQ_PROCESSORS:
         if spec.ptuning_v2:
             raise SystemExit("--ptuning-v2 is supported for classification tasks; seq2seq tasks use full fine-tuning")
-        return _seq2seq(spec, tokenizer, backbone)
+        return _seq2seq(spec, tokenizer, backbone, SEQ2SEQ_PROCESSORS[spec.task](), get_prompt(spec.task, spec.pattern_id))
     backbone = with_prefixes(spec, backbone)
 
     if spec.task in classification.PROCESSORS:
@@ -63,6 +65,19 @@ def build_task(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
         return _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone)
     known = sorted(classification.PROCESSORS) + sorted(SEQ2SEQ_PROCESSORS)
     raise SystemExit(f"unknown task {spec.task!r}; available: {', '.join(known)}")
+
+
+def _promptsource(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
+    from tasks.promptsource_adapter import make_promptsource_task
+
+    task = make_promptsource_task(spec.task, tokenizer, spec.seq_length, spec.prompt if spec.prompt is not None else spec.pattern_id,
+                                  spec.allow_non_original, spec.data_dir, dev_fraction=spec.dev_fraction, seed=spec.data_seed)
+    if task.kind == "generation":
+        if spec.ptuning_v2:
+            raise SystemExit("--ptuning-v2 is supported for classification tasks; seq2seq tasks use full fine-tuning")
+        return _seq2seq(spec, tokenizer, backbone, task.processor, task.seq2seq)
+    pvp = task.pvp if not spec.method.startswith("classifier") else None
+    return _classification(spec, task.processor, pvp, task.processor.get_labels(), task.metrics, tokenizer, with_prefixes(spec, backbone))
 
 
 def _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone) -> BuiltTask:
@@ -88,20 +103,18 @@ def _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone) 
     )
 
 
-def _seq2seq(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
+def _seq2seq(spec, tokenizer: GLMTokenizer, backbone: GLMModel, processor, prompt) -> BuiltTask:
     from model.decoding import GenerationConfig
-    from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS, get_prompt
     from tasks.seq2seq.layout import Seq2SeqLayoutConfig
 
     from .seq2seq import METRICS, build_seq2seq_task
 
     g = spec.generation
-    processor = SEQ2SEQ_PROCESSORS[spec.task]()
     layout = Seq2SeqLayoutConfig(g["src_seq_length"], g["tgt_seq_length"], original_layout=not g["mask_pad_token"])
     generation = GenerationConfig(max_length=g["tgt_seq_length"], min_length=g["min_tgt_length"], num_beams=g["num_beams"],
                                   length_penalty=g["length_penalty"], no_repeat_ngram_size=g["no_repeat_ngram_size"],
                                   eop_id=tokenizer.eop_id, pad_id=tokenizer.pad_id, use_cache=g["use_cache"])
-    task = build_seq2seq_task(backbone, tokenizer, get_prompt(spec.task, spec.pattern_id), layout, generation, g["label_smoothing"])
+    task = build_seq2seq_task(backbone, tokenizer, prompt, layout, generation, g["label_smoothing"])
     examples = {
         "train": processor.get_train_examples(spec.data_dir),
         "dev": processor.get_dev_examples(spec.data_dir),
@@ -126,6 +139,10 @@ def describe_prompts(task: str, tokenizer: GLMTokenizer) -> list[str]:
     from tasks import classification
     from tasks.seq2seq.datasets import SEQ2SEQ_PROMPTS
 
+    if task.startswith("promptsource:"):
+        from tasks.promptsource_adapter import format_prompts, list_prompts, parse_task_spec
+
+        return format_prompts(list_prompts(*parse_task_spec(task), tokenizer)).splitlines()
     if task in SEQ2SEQ_PROMPTS:
         return [f"{'id':>4}  {'kind':<12}  prompt"] + [
             f"{i:>4}  {'generation':<12}  {p.name}: {getattr(p, 'template', '') or p.__doc__.strip().splitlines()[0]}"

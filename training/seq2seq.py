@@ -59,8 +59,8 @@ class Seq2SeqTask:
     generation: GenerationConfig
 
     def encode_all(self, examples: Sequence[Seq2SeqExample]) -> list[EncodedSeq2Seq]:
-        return [self.prompt.encode(self.tokenizer, e.source, e.target, src_len=self.layout.src_len,
-                                   tgt_len=self.layout.tgt_len, guid=e.guid) for e in examples]
+        return [self.prompt.encode_example(self.tokenizer, e, src_len=self.layout.src_len, tgt_len=self.layout.tgt_len)
+                for e in examples]
 
     def collate(self, samples: Sequence[EncodedSeq2Seq]) -> dict[str, Tensor]:
         return batch_dict(collate_train(list(samples), self.tokenizer, self.layout))
