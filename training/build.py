@@ -80,9 +80,8 @@ def _promptsource(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTas
     return _classification(spec, task.processor, pvp, task.processor.get_labels(), task.metrics, tokenizer, with_prefixes(spec, backbone))
 
 
-def _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone) -> BuiltTask:
-    task = build_classification_task(backbone, tokenizer, pvp, labels, metrics, spec.seq_length, spec.method,
-                                     spec.multi_token_layout, spec.length_penalty, spec.output_dropout)
+def load_splits(processor, spec) -> dict[str, list]:
+    """train/dev/test examples of a processor; --max-train-examples keeps the first N of train."""
     examples = {
         "train": processor.get_train_examples(spec.data_dir),
         "dev": processor.get_dev_examples(spec.data_dir),
@@ -90,6 +89,13 @@ def _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone) 
     }
     if spec.max_train_examples:
         examples["train"] = examples["train"][: spec.max_train_examples]
+    return examples
+
+
+def _classification(spec, processor, pvp, labels, metrics, tokenizer, backbone) -> BuiltTask:
+    task = build_classification_task(backbone, tokenizer, pvp, labels, metrics, spec.seq_length, spec.method,
+                                     spec.multi_token_layout, spec.length_penalty, spec.output_dropout)
+    examples = load_splits(processor, spec)
     samples = {split: task.encode_all(exs, split) for split, exs in examples.items()}
     record = dict(processor.data_record)
     record["sizes"] = {split: len(exs) for split, exs in examples.items()}
@@ -115,13 +121,7 @@ def _seq2seq(spec, tokenizer: GLMTokenizer, backbone: GLMModel, processor, promp
                                   length_penalty=g["length_penalty"], no_repeat_ngram_size=g["no_repeat_ngram_size"],
                                   eop_id=tokenizer.eop_id, pad_id=tokenizer.pad_id, use_cache=g["use_cache"])
     task = build_seq2seq_task(backbone, tokenizer, prompt, layout, generation, g["label_smoothing"])
-    examples = {
-        "train": processor.get_train_examples(spec.data_dir),
-        "dev": processor.get_dev_examples(spec.data_dir),
-        "test": processor.get_test_examples(spec.data_dir),
-    }
-    if spec.max_train_examples:
-        examples["train"] = examples["train"][: spec.max_train_examples]
+    examples = load_splits(processor, spec)
     samples = {split: task.encode_all(exs) for split, exs in examples.items()}
     return BuiltTask(
         module=task.module,
