@@ -64,12 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("seq2seq")
     g.add_argument("--src-seq-length", type=int, default=512, help="maximum source length in tokens")
-    g.add_argument("--tgt-seq-length", type=int, default=64, help="maximum target length in tokens (training and decoding)")
+    g.add_argument("--tgt-seq-length", type=int, default=128, help="maximum target length in tokens (training and decoding)")
     g.add_argument("--min-tgt-length", type=int, default=0, help="generate at least this many tokens")
     g.add_argument("--num-beams", type=int, default=1, help="beam width (1 = greedy)")
     g.add_argument("--no-repeat-ngram-size", type=int, default=0, help="forbid repeating n-grams of this size (0 = off)")
     g.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the target-token loss")
+    g.add_argument("--select-topk", action="store_true",
+                   help="accepted for THUDM/GLM configs: beam candidates are always the top ones (no sampling)")
     g.add_argument("--eval-max-examples", type=int, default=0, help="decode only the first N dev examples (0 = all; test: all)")
+    g.add_argument("--no-cache", action="store_true", help="decode without the key/value cache (slow; for checks)")
 
     g = p.add_argument_group("training")
     g.add_argument("--epochs", type=int, default=3)
@@ -133,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict:
         checkpoint_activations=args.checkpoint_activations, length_penalty=args.length_penalty,
         src_seq_length=args.src_seq_length, tgt_seq_length=args.tgt_seq_length, min_tgt_length=args.min_tgt_length,
         num_beams=args.num_beams, no_repeat_ngram_size=args.no_repeat_ngram_size, label_smoothing=args.label_smoothing,
-        eval_max_examples=args.eval_max_examples,
+        eval_max_examples=args.eval_max_examples, use_cache=not args.no_cache,
     )
 
     world_size = int(os.environ.get("WORLD_SIZE", 1))

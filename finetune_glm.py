@@ -57,6 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--length-penalty", type=float, default=0.0, help="multi-token score / len**penalty (0 = sum)")
     g.add_argument("--validation-metric", help="dev metric that selects the best checkpoint (default: the task's first)")
 
+    g = p.add_argument_group("generation (seq2seq tasks)")
+    g.add_argument("--src-seq-length", type=int, default=512, help="source budget in tokens ([CLS], prompt words and [MASK] included)")
+    g.add_argument("--tgt-seq-length", type=int, default=128, help="target budget in tokens (eop included); also the decoding limit")
+    g.add_argument("--min-tgt-length", type=int, default=0, help="eop is forbidden before this many generated tokens")
+    g.add_argument("--num-beams", type=int, default=1, help="1 = greedy")
+    g.add_argument("--no-repeat-ngram-size", type=int, default=0)
+    g.add_argument("--label-smoothing", type=float, default=0.0)
+    g.add_argument("--select-topk", action="store_true",
+                   help="accepted for THUDM/GLM configs: beam candidates are always the top 2*num_beams (no sampling)")
+    g.add_argument("--mask-pad-token", action=argparse.BooleanOptionalAction, default=True,
+                   help="exclude source padding from attention (default); --no-mask-pad-token is upstream's original layout")
+    g.add_argument("--eval-max-examples", type=int, default=0, help="decode at most N dev examples during training (0 = all)")
+    g.add_argument("--no-cache", action="store_true", help="decode by recomputing the whole sequence each step (slow; for checks)")
+
     g = p.add_argument_group("model")
     g.add_argument("--load-pretrained", help="GLM checkpoint: HF layout dir, original GLM layout dir, or a hub name")
     g.add_argument("--tokenizer-dir", help="vocab.json/merges.txt directory (default: the checkpoint directory)")
@@ -133,12 +147,20 @@ class TaskSpec:
     pre_seq_len: int = 16
     prefix_projection: bool = False
     prefix_hidden_size: int = 512
+    generation: dict | None = None  # seq2seq flags (src/tgt lengths, beams, ...) for generation tasks
 
 
 def derive_method(a: argparse.Namespace) -> str:
     """The name grid search and reports compare by: cloze | classifier, with a _ptuning_v2 suffix for prefixes."""
     base = "cloze" if a.cloze_eval else "classifier"
     return {"cloze": "ptuning_v2", "classifier": "classifier_ptuning_v2"}[base] if a.ptuning_v2 else base
+
+
+def generation_flags(a: argparse.Namespace) -> dict:
+    return {"src_seq_length": a.src_seq_length, "tgt_seq_length": a.tgt_seq_length, "min_tgt_length": a.min_tgt_length,
+            "num_beams": a.num_beams, "length_penalty": a.length_penalty, "no_repeat_ngram_size": a.no_repeat_ngram_size,
+            "label_smoothing": a.label_smoothing, "mask_pad_token": a.mask_pad_token,
+            "eval_max_examples": a.eval_max_examples, "use_cache": not a.no_cache}
 
 
 def default_experiment_name(a: argparse.Namespace, method: str) -> str:
@@ -225,14 +247,15 @@ def main(argv: list[str] | None = None) -> dict | None:
     tspec = TaskSpec(args.task, args.data_dir, args.pattern_id, args.prompt, args.allow_non_original, args.seq_length,
                      args.dev_fraction, args.data_seed, args.max_train_examples, method, args.multi_token_layout,
                      args.length_penalty, args.output_dropout, args.ptuning_v2, args.pre_seq_len, args.prefix_projection,
-                     args.prefix_hidden_size)
+                     args.prefix_hidden_size, generation_flags(args))
     precision = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
 
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     torch.manual_seed(args.seed)  # new parameters (heads, extended position rows) are seeded too
     tokenizer = GLMTokenizer.from_dir(mspec.tokenizer_dir, mask_id=mspec.mask_id)
-    backbone = load_glm(mspec.load_pretrained, gelu=mspec.gelu, max_sequence_length=mspec.max_position_embeddings or args.seq_length,
+    positions = mspec.max_position_embeddings or max(args.seq_length, args.src_seq_length, args.tgt_seq_length + 1)
+    backbone = load_glm(mspec.load_pretrained, gelu=mspec.gelu, max_sequence_length=positions,
                         dropout=mspec.hidden_dropout, checkpoint_activations=mspec.checkpoint_activations)
     if backbone.config.vocab_size < tokenizer.vocab_size:
         raise SystemExit(f"the tokenizer in {mspec.tokenizer_dir} has {len(tokenizer)} tokens but the model only "

@@ -71,12 +71,17 @@ def read_csv(path: str | Path) -> list[Row]:
     return rows
 
 
+# File stems accepted per split: ours first, then the Hugging Face and THUDM/GLM names for dev.
+SPLIT_STEMS = {"dev": ("dev", "validation", "val")}
+
+
 def split_file(data_dir: str | Path, split: str) -> Path | None:
-    """`DIR/<split>.jsonl`, else `DIR/<split>.csv`, else None."""
-    for suffix in SPLIT_SUFFIXES:
-        path = Path(data_dir) / f"{split}{suffix}"
-        if path.is_file():
-            return path
+    """`DIR/<split>.jsonl`, else `DIR/<split>.csv` (dev also as validation.* or val.*), else None."""
+    for stem in SPLIT_STEMS.get(split, (split,)):
+        for suffix in SPLIT_SUFFIXES:
+            path = Path(data_dir) / f"{stem}{suffix}"
+            if path.is_file():
+                return path
     return None
 
 
@@ -87,7 +92,7 @@ def read_split(data_dir: str | Path, split: str) -> list[Row]:
         raise MissingSplitError(f"data directory {data_dir} does not exist")
     path = split_file(data_dir, split)
     if path is None:
-        tried = " or ".join(str(data_dir / f"{split}{s}") for s in SPLIT_SUFFIXES)
+        tried = " or ".join(str(data_dir / f"{stem}{s}") for stem in SPLIT_STEMS.get(split, (split,)) for s in SPLIT_SUFFIXES)
         raise MissingSplitError(f"split {split!r} not found: expected {tried}")
     return read_jsonl(path) if path.suffix == ".jsonl" else read_csv(path)
 

@@ -188,3 +188,15 @@ def test_demo_data_are_what_the_script_writes(tmp_path, monkeypatch):
     for path in sorted(DEMO.rglob("*.jsonl")):
         assert (tmp_path / path.relative_to(DEMO)).read_bytes() == path.read_bytes(), path
     assert len(list(tmp_path.rglob("*.jsonl"))) == 6
+
+
+def test_dev_split_accepts_hub_and_upstream_names(tmp_path):
+    from tasks.data_io import read_split, split_file
+
+    for stem in ("validation", "val"):
+        d = tmp_path / stem
+        d.mkdir()
+        (d / f"{stem}.jsonl").write_text('{"text": "a b", "label": 0}\n')
+        assert split_file(d, "dev") == d / f"{stem}.jsonl"
+        assert read_split(d, "dev")[0].fields["text"] == "a b"
+    assert split_file(tmp_path / "val", "test") is None

@@ -153,3 +153,49 @@ def test_ptuning_v2_trains_and_saves_only_prefixes(tiny_ckpt, tmp_path):
     assert json.loads((tmp_path / "pt" / "config.json").read_text())["args"]["method"] == "ptuning_v2"
     again = run(tiny_ckpt, tmp_path, "pt-eval", "--ptuning-v2", "--pre-seq-len", 4, "--epochs", 0, "--load", tmp_path / "pt")
     assert again["best"]["dev"] == res["best"]["dev"]
+
+
+SEQ_DEMO = ROOT / "data" / "demo" / "seq2seq"
+
+
+def test_seq2seq_through_the_driver_learns_and_reloads(tiny_ckpt, tmp_path):
+    common = ["--task", "customization", "--data-dir", str(SEQ_DEMO), "--load-pretrained", str(tiny_ckpt),
+              "--save", str(tmp_path), "--src-seq-length", "32", "--tgt-seq-length", "8", "--batch-size", "16",
+              "--label-smoothing", "0.1", "--warmup", "0.06", "--eval-batch-size", "50"]
+    res = finetune([*common, "--experiment-name", "s2s", "--epochs", "15", "--lr", "5e-3", "--eval-epoch", "5"])
+    assert res["validation_metric"] == "rougeL"
+    assert res["best"]["dev"]["rougeL"] >= 80, res
+    rows = [json.loads(line) for line in (tmp_path / "s2s" / "predictions_test.jsonl").read_text().splitlines()]
+    assert len(rows) == 50 and {"guid", "label", "prediction"} <= set(rows[0])
+    again = finetune([*common, "--experiment-name", "s2s-eval", "--epochs", "0", "--load", str(tmp_path / "s2s")])
+    assert again["best"]["dev"] == res["best"]["dev"] and again["test"] == res["test"]
+    beam = finetune([*common, "--experiment-name", "s2s-beam", "--epochs", "0", "--load", str(tmp_path / "s2s"), "--num-beams", "3"])
+    assert beam["test"]["rougeL"] >= 80
+
+
+def test_list_prompts(tiny_ckpt, capsys):
+    finetune(["--task", "ag_news", "--list-prompts", "--load-pretrained", str(tiny_ckpt)])
+    out = capsys.readouterr().out
+    assert "single-token" in out and "multi-token" in out and out.count("\n") == 5  # header + 4 patterns
+    finetune(["--task", "samsum", "--list-prompts", "--load-pretrained", str(tiny_ckpt)])
+    assert capsys.readouterr().out.count("generation") == 4
+
+
+@pytest.mark.parametrize("prompt", ["classify", "classify_question_first", "5"])
+def test_promptsource_prompts_learn_through_the_driver(tiny_ckpt, tmp_path, prompt):
+    """Three original-task promptsource templates of ag_news, each a multi-token cloze, on the demo data."""
+    args = ["--task", "promptsource:ag_news", "--data-dir", str(DEMO), "--load-pretrained", str(tiny_ckpt),
+            "--save", str(tmp_path), "--experiment-name", "ps", "--seq-length", "96", "--batch-size", "16",
+            "--warmup", "0.1", "--epochs", "6", "--lr", "2e-3", "--prompt", prompt]
+    res = finetune(args)
+    assert res["best"]["dev"]["accuracy"] >= 0.6, res  # chance is 0.25
+    cfg = json.loads((tmp_path / "ps" / "config.json").read_text())
+    assert cfg["args"]["prompt"] == prompt and cfg["args"]["task"] == "promptsource:ag_news"
+
+
+def test_promptsource_non_original_needs_flag(tiny_ckpt, tmp_path):
+    from tasks.promptsource_adapter import PromptsourceError
+
+    with pytest.raises(PromptsourceError, match="--allow-non-original"):
+        finetune(["--task", "promptsource:imdb", "--data-dir", str(DEMO), "--load-pretrained", str(tiny_ckpt),
+                  "--save", str(tmp_path), "--prompt", "Negation template for positive and negative"])

@@ -60,6 +60,9 @@ ENTITY_GOLDEN = {
         [" a company", " an educational institution", " an artist", " an athlete", " an office holder",
          " a means of transportation", " a building", " a natural place", " a village", " an animal", " a plant",
          " an album", " a film", " a written work"]),
+    2: ("<s><mask>: Abbott Farms. Abbott Farms is a dairy company based in Ohio.</s>",
+        ["Company", "Educational institution", "Artist", "Athlete", "Office holder", "Means of transportation",
+         "Building", "Natural place", "Village", "Animal", "Plant", "Album", "Film", "Written work"]),
 }  # fmt: skip
 
 

@@ -9,7 +9,7 @@
               one is the prediction, so there is no free-form output to parse and accuracy/F1 are well defined.
 
 Everything here is glue between a Hugging Face model and the project's pieces: processors and their splits
-(`training.build.classification_examples`), metrics (`tasks.metrics`, `tasks.seq2seq.metrics`), the evaluator
+(`training.build.load_splits`), metrics (`tasks.metrics`, `tasks.seq2seq.metrics`), the evaluator
 and prediction rows of GLM's classification runs (`training.cloze.ClassificationTask`) and `training.loop`'s
 contract: module(batch) -> (scores or None, loss).
 """
@@ -43,10 +43,13 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from model.heads import cloze_loss
 from tasks.base import InputExample
+from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS
+from tasks.seq2seq.metrics import generation_metrics
 
-from .build import BuiltTask, classification_examples
+from .build import BuiltTask, load_splits
 from .cloze import ClassificationTask
 from .loop import EvalResult, move
+from .seq2seq import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,7 @@ class BaselineSpec:
     no_repeat_ngram_size: int
     label_smoothing: float
     eval_max_examples: int
+    use_cache: bool
 
     @property
     def method(self) -> str:
@@ -128,24 +132,15 @@ class BaselineSpec:
 
 
 # ---------------------------------------------------------------------------------------------- tasks
-def _seq2seq_processors() -> dict[str, type]:
-    """The seq2seq task registry, when this checkout has the seq2seq task family (tasks/seq2seq)."""
-    try:
-        from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS
-    except ImportError:
-        return {}
-    return SEQ2SEQ_PROCESSORS
-
-
 def task_family(task: str) -> str:
     """'classification' or 'seq2seq'; an unknown task is an error listing the known ones."""
     from tasks import classification
 
     if task in classification.PROCESSORS:
         return "classification"
-    if task in _seq2seq_processors():
+    if task in SEQ2SEQ_PROCESSORS:
         return "seq2seq"
-    known = sorted([*classification.PROCESSORS, *_seq2seq_processors()])
+    known = sorted(classification.PROCESSORS) + sorted(SEQ2SEQ_PROCESSORS)
     raise SystemExit(f"unknown task {task!r}; available: {', '.join(known)}")
 
 
@@ -358,8 +353,9 @@ def _classification(spec: BaselineSpec) -> BuiltTask:
             return ClassSample(ids, label_of(e))
 
     task = ClassificationTask(module, encode, partial(collate_classes, pad_id=tokenizer.pad_token_id), labels, metrics)
-    examples, record = classification_examples(processor, spec.data_dir, spec.max_train_examples)
+    examples = load_splits(processor, spec)
     samples = {split: task.encode_all(exs, split) for split, exs in examples.items()}
+    record = {**processor.data_record, "sizes": {split: len(exs) for split, exs in examples.items()}}  # as GLM's runs
     return BuiltTask(
         module=module,
         train_samples=samples["train"],
@@ -371,14 +367,9 @@ def _classification(spec: BaselineSpec) -> BuiltTask:
 
 
 def _seq2seq(spec: BaselineSpec) -> BuiltTask:
-    from tasks.seq2seq.metrics import generation_metrics
-    from training.seq2seq import METRICS
-
     model, tokenizer = load_pretrained(spec, None)
-    processor = _seq2seq_processors()[spec.task]()
-    examples = {split: processor.get_examples(spec.data_dir, split) for split in ("train", "dev", "test")}
-    if spec.max_train_examples:
-        examples["train"] = examples["train"][: spec.max_train_examples]
+    processor = SEQ2SEQ_PROCESSORS[spec.task]()
+    examples = load_splits(processor, spec)
 
     def encode(source: str, target: str | None) -> TextPair:
         ids = tokenizer(spec.source_prefix + source, truncation=True, max_length=spec.src_seq_length)["input_ids"]
@@ -401,9 +392,7 @@ def _seq2seq(spec: BaselineSpec) -> BuiltTask:
 
         return evaluate
 
-    source = spec.data_dir if spec.data_dir is not None else f"hub {spec.task}"
-    record = {split: {"from": source, "size": len(exs)} for split, exs in examples.items()}
-    record["sizes"] = {split: len(exs) for split, exs in examples.items()}
+    record = {"sizes": {split: len(exs) for split, exs in examples.items()}, "from": str(spec.data_dir) if spec.data_dir else "hub"}
     return BuiltTask(
         module=Seq2SeqLM(model, spec.label_smoothing),
         train_samples=samples["train"],
@@ -427,6 +416,7 @@ def decoding_config(model: PreTrainedModel, spec: BaselineSpec) -> GenerationCon
         forced_eos_token_id=getattr(shipped, "forced_eos_token_id", None),
         max_new_tokens=spec.tgt_seq_length, min_new_tokens=spec.min_tgt_length, num_beams=spec.num_beams,
         length_penalty=spec.length_penalty, no_repeat_ngram_size=spec.no_repeat_ngram_size, do_sample=False,
+        use_cache=spec.use_cache,
     )
 
 

@@ -44,10 +44,13 @@ class DbpediaPVP(PVP):
     available_patterns: ClassVar[dict[int, str]] = {
         0: '"<title>. <content> Category: [MASK]." -> company | educational institution | ... | written work',
         1: '"<content> <title> is [MASK]." -> a company | an educational institution | ... | a written work',
+        2: '"[MASK]: <title>. <content>" -> Company | Educational institution | ... | Written work (answer first)',
     }
     VERBALIZERS: ClassVar[dict[int, dict[str, str]]] = {
         0: {label: " " + name for label, name in zip(LABELS, _NAMES)},
         1: {label: (" an " if name[0] in "aeiou" else " a ") + name for label, name in zip(LABELS, _NAMES)},
+        # The blank opens the text, where words carry no leading space.
+        2: {label: name[0].upper() + name[1:] for label, name in zip(LABELS, _NAMES)},
     }
 
     @property
@@ -61,8 +64,10 @@ class DbpediaPVP(PVP):
                 return [self.shortenable(self.remove_final_punc(title)), "."], [
                     self.shortenable(" " + content), " Category:", [self.mask_id], "."
                 ]
-            case _:
+            case 1:
                 return [self.shortenable(content)], [self.shortenable(" " + self.remove_final_punc(title)), " is", [self.mask_id], "."]
+            case _:
+                return [[self.mask_id], ":", self.shortenable(" " + self.remove_final_punc(title)), "."], [self.shortenable(" " + content)]
 
     def verbalize(self, label: str) -> list[str]:
         return [self.VERBALIZERS[self.pattern_id][label]]

@@ -1,0 +1,55 @@
+"""Generation metrics: ROUGE-1/2/L/Lsum F-measure (rouge-score, Porter stemming) and corpus BLEU (sacrebleu).
+
+Scale: every value is on 0-100, the scale sacrebleu reports and the one summarisation papers (GLM's
+included) print; ROUGE is the mean of the per-pair F-measures times 100.
+
+ROUGE-Lsum treats newlines as sentence breaks. rouge-score can split sentences itself only with nltk's punkt
+data, which offline machines lack, so sentences are split here with a regex (after `.`, `!` or `?` followed by
+whitespace) and joined with newlines. The other three ROUGE variants ignore sentence breaks.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sacrebleu
+from rouge_score import rouge_scorer
+
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def split_sentences(text: str) -> str:
+    """One sentence per line, for ROUGE-Lsum; existing line breaks are kept as breaks."""
+    lines = (part.strip() for line in text.strip().splitlines() for part in _SENTENCE_END.split(line))
+    return "\n".join(line for line in lines if line)
+
+
+def rouge(predictions: list[str], references: list[str]) -> dict[str, float]:
+    """Mean F-measure of each ROUGE type over aligned pairs, 0-100."""
+    _check_aligned(predictions, references)
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+    totals = dict.fromkeys(ROUGE_TYPES, 0.0)
+    for pred, ref in zip(predictions, references):
+        scores = scorer.score(split_sentences(ref), split_sentences(pred))  # (target, prediction)
+        for name in ROUGE_TYPES:
+            totals[name] += scores[name].fmeasure
+    return {name: 100.0 * total / len(predictions) for name, total in totals.items()}
+
+
+def bleu(predictions: list[str], references: list[str]) -> float:
+    """sacrebleu corpus BLEU (default 13a tokenisation, one reference per prediction), 0-100."""
+    _check_aligned(predictions, references)
+    return float(sacrebleu.corpus_bleu(predictions, [references]).score)
+
+
+def generation_metrics(predictions: list[str], references: list[str]) -> dict[str, float]:
+    """All generation metrics in one dict: rouge1, rouge2, rougeL, rougeLsum, bleu (0-100 each)."""
+    return {**rouge(predictions, references), "bleu": bleu(predictions, references)}
+
+
+def _check_aligned(predictions: list[str], references: list[str]) -> None:
+    if len(predictions) != len(references):
+        raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
+    if not predictions:
+        raise ValueError("no predictions to score")
