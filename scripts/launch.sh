@@ -1,9 +1,9 @@
-# Sourced by the ds_finetune_* scripts: run finetune_glm.py with the arguments in the ARGS array.
-# With GPUs (N_GPU, default: all visible) through the deepspeed launcher with DS_CONFIG (default
-# config_tasks/ds_config_zero2.json) and GPU_PRECISION_ARGS (default --fp16, as upstream; --bf16 on Ampere and
-# newer); without GPUs one CPU process, or DeepSpeed on CPU with DEEPSPEED_ON_CPU=1.
+# Sourced by the run scripts: `launch_finetune TAG [DRIVER]` runs DRIVER (default finetune_glm.py) with the
+# arguments in the ARGS array. With GPUs (N_GPU, default: all visible) through the deepspeed launcher with DS_CONFIG
+# (default config_tasks/ds_config_zero2.json) and GPU_PRECISION_ARGS (unset: --fp16, as upstream; --bf16 on Ampere
+# and newer; set but empty: fp32); without GPUs one CPU process, or DeepSpeed on CPU with DEEPSPEED_ON_CPU=1.
 launch_finetune() {
-  local tag=$1
+  local tag=$1 driver=${2:-finetune_glm.py}
   if [ -n "${MAKE_TINY_CHECKPOINT:-}" ] && [ ! -f "$CHECKPOINT_PATH/config.json" ]; then
     "$PYTHON" scripts/make_tiny_checkpoint.py --out "$CHECKPOINT_PATH" $MAKE_TINY_CHECKPOINT
   fi
@@ -14,12 +14,12 @@ launch_finetune() {
   if [ "$N_GPU" -gt 0 ]; then
     echo "[$tag] $N_GPU GPU(s): deepspeed launcher, $ds_config"
     exec "$PYTHON" -m deepspeed.launcher.runner --num_gpus "$N_GPU" --master_port "${MASTER_PORT:-$((29500 + RANDOM % 1000))}" \
-      finetune_glm.py --deepspeed --deepspeed_config "$ds_config" ${GPU_PRECISION_ARGS:---fp16} "${ARGS[@]}"
+      "$driver" --deepspeed --deepspeed_config "$ds_config" ${GPU_PRECISION_ARGS---fp16} "${ARGS[@]}"
   elif [ -n "${DEEPSPEED_ON_CPU:-}" ]; then
     echo "[$tag] no GPU: DeepSpeed on CPU (gloo), $ds_config"
-    exec "$PYTHON" finetune_glm.py --deepspeed --deepspeed_config "$ds_config" "${ARGS[@]}"
+    exec "$PYTHON" "$driver" --deepspeed --deepspeed_config "$ds_config" "${ARGS[@]}"
   else
     echo "[$tag] no GPU: one CPU process"
-    exec "$PYTHON" finetune_glm.py "${ARGS[@]}"
+    exec "$PYTHON" "$driver" "${ARGS[@]}"
   fi
 }

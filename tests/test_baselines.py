@@ -202,19 +202,28 @@ def test_seq2seq_loss_is_hf_loss_without_smoothing(models, baseline):
     assert smoothed.item() == pytest.approx((0.9 * nll + 0.1 * -logp.mean(-1)[real].mean()).item(), abs=1e-5)
 
 
-def test_seq2seq_baselines_end_to_end(models, tmp_path):
-    data = ROOT / "data" / "demo" / "seq2seq"
-    for baseline in ("t5", "bart"):
-        res = finetune_baseline(["--baseline", baseline, "--model-name-or-path", str(models[baseline]), "--task", "customization",
-                                 "--data-dir", str(data), "--save", str(tmp_path), "--experiment-name", baseline,
-                                 "--src-seq-length", "16", "--tgt-seq-length", "8", "--epochs", "1", "--lr", "1e-3",
-                                 "--batch-size", "16", "--max-train-examples", "64", "--eval-max-examples", "10"])
-        assert res["status"] == "finished" and list(res["test"])[0] == "rougeL"
-        cfg = read_json(tmp_path / baseline / "config.json")
-        assert cfg["args"]["method"] == baseline
-        assert len(read_lines(tmp_path / baseline / "predictions_dev.jsonl")) == 10
-        rows = read_lines(tmp_path / baseline / "predictions_test.jsonl")
-        assert [r["guid"] for r in rows] == [f"test-{i}" for i in range(50)] and {"label", "prediction"} <= set(rows[0])
+@pytest.mark.parametrize("baseline", ["t5", "bart"])
+def test_seq2seq_run_has_the_glm_seq2seq_run_format(models, glm_dir, tmp_path, baseline):
+    """BART and T5 on the demo rewrite task next to a tiny GLM seq2seq run: same splits, metrics and files."""
+    common = ["--task", "customization", "--data-dir", str(ROOT / "data" / "demo" / "seq2seq"), "--save", str(tmp_path),
+              "--src-seq-length", "16", "--tgt-seq-length", "8", "--epochs", "1", "--lr", "1e-3", "--batch-size", "16",
+              "--max-train-examples", "64", "--eval-max-examples", "10", "--log-interval", "1"]
+    finetune_glm(["--load-pretrained", str(glm_dir.parent / "glm-tiny"), "--experiment-name", "glm", *common])
+    res = finetune_baseline(["--baseline", baseline, "--model-name-or-path", str(models[baseline]), "--experiment-name",
+                             baseline, *common])
+    run_dir, glm_run = tmp_path / baseline, tmp_path / "glm"
+    assert res["status"] == "finished"
+    assert files(run_dir) == files(glm_run)
+    cfg, glm_cfg = read_json(run_dir / "config.json"), read_json(glm_run / "config.json")
+    assert cfg["args"]["method"] == baseline
+    assert cfg["data"] == glm_cfg["data"]
+    results, glm_results = read_json(run_dir / "results.json"), read_json(glm_run / "results.json")
+    assert list(results["best"]["dev"]) == list(glm_results["best"]["dev"]) == ["rougeL", "rouge1", "rouge2", "rougeLsum", "bleu"]
+    assert list(results["test"]) == list(glm_results["test"])
+    for split, count in (("dev", 10), ("test", 50)):
+        rows, glm_rows = read_lines(run_dir / f"predictions_{split}.jsonl"), read_lines(glm_run / f"predictions_{split}.jsonl")
+        assert len(rows) == count and set(rows[0]) == set(glm_rows[0])
+        assert [(r["guid"], r["label"]) for r in rows] == [(r["guid"], r["label"]) for r in glm_rows]
 
 
 # ---------------------------------------------------------------------------------------------- flags and errors
@@ -295,3 +304,27 @@ def test_shell_script_runs_the_tiny_demo(models, tmp_path):
     assert cfg["args"]["model_name_or_path"] == str(models["roberta"]) and cfg["args"]["method"] == "roberta_linear"
     assert (cfg["args"]["lr"], cfg["args"]["seq_length"], cfg["args"]["batch_size"]) == (2e-3, 128, 16)  # the task fragment's
     assert cfg["data"]["sizes"] == {"train": 400, "dev": 100, "test": 100}
+
+
+@pytest.mark.parametrize("task_fragment, expected", [
+    ("task_ag_news.sh", {"task": "ag_news", "seq_length": 256, "batch_size": 16, "epochs": 3, "eval_batch_size": 16}),
+    ("seq_samsum.sh", {"task": "samsum", "src_seq_length": 512, "tgt_seq_length": 64, "num_beams": 5, "epochs": 6,
+                       "label_smoothing": 0.1, "select_topk": True, "eval_batch_size": 4}),
+])
+def test_shell_script_composes_task_and_baseline_fragments(tmp_path, task_fragment, expected):
+    """The flags the script hands the driver (caught by a stand-in interpreter): the task fragment's values, then the
+    baseline fragment's overrides (T5's learning rate), for both kinds of task fragment."""
+    argv_file = tmp_path / "argv"
+    stand_in = tmp_path / "python"
+    stand_in.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > "{argv_file}"\n')
+    stand_in.chmod(0o755)
+    env = {**os.environ, "PYTHON": str(stand_in), "N_GPU": "0", "MODEL_PATH": "/models/t5-large"}
+    env.pop("DATA_ROOT", None)
+    subprocess.run(["bash", "scripts/finetune_baseline.sh", "config_tasks/baseline_t5_large.sh", f"config_tasks/{task_fragment}"],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    driver, *argv = argv_file.read_text().splitlines()
+    assert driver == "finetune_baseline.py"
+    args = baseline_parser().parse_args(argv)
+    assert args.baseline == "t5" and args.model_name_or_path == "/models/t5-large" and args.lr == 1e-4
+    assert args.experiment_name == f"t5-large-{expected['task']}"
+    assert {k: getattr(args, k) for k in expected} == expected

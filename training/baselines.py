@@ -16,7 +16,6 @@ contract: module(batch) -> (scores or None, loss).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -50,8 +49,6 @@ from .build import BuiltTask, load_splits
 from .cloze import ClassificationTask
 from .loop import EvalResult, move
 from .seq2seq import METRICS
-
-log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # target padding: no loss, and no score
 
