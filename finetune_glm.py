@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> dict | None:
         raise SystemExit(f"the tokenizer in {mspec.tokenizer_dir} has {len(tokenizer)} tokens but the model only "
                          f"{backbone.config.vocab_size} embedding rows: tokenizer and checkpoint do not belong together")
     built = build_task(tspec, tokenizer, backbone)
+    if built.kind == "generation" and not args.method:
+        method = "seq2seq"
     if args.load:
         best = Path(args.load) / "best" / "model.safetensors"
         best = best if best.is_file() else Path(args.load) / "model.safetensors"

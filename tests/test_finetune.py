@@ -199,3 +199,9 @@ def test_promptsource_non_original_needs_flag(tiny_ckpt, tmp_path):
     with pytest.raises(PromptsourceError, match="--allow-non-original"):
         finetune(["--task", "promptsource:imdb", "--data-dir", str(DEMO), "--load-pretrained", str(tiny_ckpt),
                   "--save", str(tmp_path), "--prompt", "Negation template for positive and negative"])
+
+
+def test_generation_runs_record_method_seq2seq(tiny_ckpt, tmp_path):
+    finetune(["--task", "customization", "--data-dir", str(SEQ_DEMO), "--load-pretrained", str(tiny_ckpt), "--save", str(tmp_path),
+              "--experiment-name", "m", "--src-seq-length", "32", "--tgt-seq-length", "8", "--epochs", "0", "--eval-batch-size", "50"])
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["args"]["method"] == "seq2seq"

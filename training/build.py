@@ -26,6 +26,7 @@ class BuiltTask:
     collate: Callable[[Sequence[Any]], dict]
     make_evaluator: Callable[[int, torch.device], Callable[[nn.Module, str], EvalResult]]
     validation_metric: str
+    kind: str = "classification"  # or "generation"
     metric_mode: str = "max"
     data_record: dict = field(default_factory=dict)
 
@@ -129,6 +130,7 @@ def _seq2seq(spec, tokenizer: GLMTokenizer, backbone: GLMModel, processor, promp
         collate=task.collate,
         make_evaluator=lambda bs, device: task.evaluator(samples, examples, bs, device, g["eval_max_examples"]),
         validation_metric=METRICS[0],
+        kind="generation",
         data_record={"sizes": {split: len(exs) for split, exs in examples.items()},
                      "from": str(spec.data_dir) if spec.data_dir else "hub"},
     )
