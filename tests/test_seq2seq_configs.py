@@ -33,9 +33,18 @@ def _flags(args: str) -> dict[str, str | None]:
 def test_config_is_complete(path):
     v = _source(path)
     assert v["EXPERIMENT_NAME"] and v["DATA_PATH"]
-    assert v["TASK_NAME"] in SEQ2SEQ_PROCESSORS
     ids = [int(i) for i in v["PATTERN_IDS"].split()]
-    assert len(ids) >= 3 and all(0 <= i < len(SEQ2SEQ_PROMPTS[v["TASK_NAME"]]) for i in ids)
+    assert len(ids) >= 3
+    if v["TASK_NAME"].startswith("promptsource:"):  # original-task generation templates of that data set
+        from conftest import TOKENIZER_DIR
+        from model.tokenizer import GLMTokenizer
+        from tasks.promptsource_adapter import list_prompts, parse_task_spec
+
+        infos = {p.id: p for p in list_prompts(*parse_task_spec(v["TASK_NAME"]), GLMTokenizer.from_dir(TOKENIZER_DIR))}
+        assert all(i in infos and infos[i].original_task and infos[i].choice_kind == "generation" for i in ids)
+    else:
+        assert v["TASK_NAME"] in SEQ2SEQ_PROCESSORS
+        assert all(0 <= i < len(SEQ2SEQ_PROMPTS[v["TASK_NAME"]]) for i in ids)
     task = _flags(v["TASK_ARGS"])
     assert all(f in task for f in REQUIRED_FLAGS), path.name
     assert "--label-smoothing" in _flags(v["TRAIN_ARGS"])
