@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
-import os
-import platform
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from training.driver import add_training_flags, command_line, open_run, precision, run  # noqa: E402
 
 log = logging.getLogger("finetune_glm")
 
@@ -82,38 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output-dropout", type=float, default=0.1, help="dropout of the classifier head")
     g.add_argument("--checkpoint-activations", action="store_true", help="recompute layers in backward to save memory")
 
-    g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=3)
-    g.add_argument("--batch-size", type=int, default=8, help="per device")
-    g.add_argument("--eval-batch-size", type=int, help="default: batch size")
-    g.add_argument("--gradient-accumulation-steps", type=int, default=1)
-    g.add_argument("--lr", type=float, default=1e-5)
-    g.add_argument("--weight-decay", type=float, default=0.01)
-    g.add_argument("--warmup", type=float, default=0.01, help="warmup steps as a fraction of all optimizer steps")
-    g.add_argument("--lr-decay-style", choices=("linear", "cosine", "constant"), default="linear")
-    g.add_argument("--lr-decay-ratio", type=float, default=0.1, help="the schedule ends at ratio * lr")
-    g.add_argument("--clip-grad", type=float, default=1.0)
-    g.add_argument("--adam-beta1", type=float, default=0.9)
-    g.add_argument("--adam-beta2", type=float, default=0.999)
-    g.add_argument("--adam-eps", type=float, default=1e-8)
-    g.add_argument("--seed", type=int, default=1234)
-    g.add_argument("--fp16", action="store_true")
-    g.add_argument("--bf16", action="store_true")
-    g.add_argument("--eval-interval", type=int, default=0, help="dev evaluation every N optimizer steps (0: epoch ends only)")
-    g.add_argument("--eval-epoch", type=int, default=1, help="dev evaluation every N epochs")
-    g.add_argument("--log-interval", type=int, default=10)
-    g.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
-    g.add_argument("--deepspeed", action="store_true", help="train through deepspeed.initialize")
-    g.add_argument("--deepspeed_config", "--deepspeed-config", dest="deepspeed_config", help="DeepSpeed JSON")
-    g.add_argument("--local_rank", "--local-rank", dest="local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)),
-                   help=argparse.SUPPRESS)
-
-    g = p.add_argument_group("run")
-    g.add_argument("--experiment-name", help="run directory name under --save (default: derived from the flags)")
-    g.add_argument("--save", "--save-dir", dest="save", default="runs", help="root of run directories")
-    g.add_argument("--load", help="a run directory (or its best/) whose trained parameters to load")
-    g.add_argument("--overwrite", action="store_true", help="replace a finished run of the same name")
-    g.add_argument("--method", help=argparse.SUPPRESS)  # recorded by grid search; derived from --cloze-eval otherwise
+    add_training_flags(p)
+    p.add_argument("--method", help=argparse.SUPPRESS)  # recorded by grid search; derived from --cloze-eval otherwise
     return p
 
 
@@ -186,23 +155,6 @@ def resolve_checkpoint(name: str | None) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- run
-def setup_logging(run_path: Path | None) -> None:
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
-    if run_path is not None:
-        run_path.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(run_path / "log.txt", encoding="utf-8"))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True)
-
-
-def versions() -> dict:
-    import tokenizers
-    import torch
-    import transformers
-
-    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "tokenizers": tokenizers.__version__, "cuda": torch.version.cuda, "platform": platform.platform()}
-
-
 def list_prompts(task: str, tokenizer) -> None:
     from training.build import describe_prompts
 
@@ -212,11 +164,9 @@ def list_prompts(task: str, tokenizer) -> None:
 
 def main(argv: list[str] | None = None) -> dict | None:
     args = build_parser().parse_args(argv)
-    if args.fp16 and args.bf16:
-        raise SystemExit("choose one of --fp16 and --bf16")
+    precision(args)  # rejects --fp16 with --bf16 before anything is loaded
     method = args.method or derive_method(args)
 
-    import torch
 
     from model.tokenizer import GLMTokenizer
 
@@ -227,20 +177,8 @@ def main(argv: list[str] | None = None) -> dict | None:
 
     from model.checkpoint import load_glm
     from training.build import build_task
-    from training.loop import TrainConfig, Trainer, load_trainable
-    from training.rundir import RunDir
 
-    world_size = int(os.environ.get("WORLD_SIZE", 1))
-    rank = int(os.environ.get("RANK", 0))
-    experiment = args.experiment_name or default_experiment_name(args, method)
-    rundir = RunDir(Path(args.save) / experiment, enabled=rank == 0)
-    previous = rundir.read_results() if rank == 0 else None
-    if previous and previous.get("status") == "finished" and not args.overwrite:
-        raise SystemExit(f"{rundir.path} already holds a finished run; pass --overwrite to replace it")
-    if rank == 0:
-        (rundir.path / "metrics.jsonl").unlink(missing_ok=True)
-    setup_logging(rundir.path if rank == 0 else None)
-
+    ctx = open_run(args, args.experiment_name or default_experiment_name(args, method))
     checkpoint = resolve_checkpoint(args.load_pretrained)
     mspec = ModelSpec(checkpoint, args.tokenizer_dir or checkpoint, args.mask_id, args.gelu, args.max_position_embeddings,
                       args.hidden_dropout, args.checkpoint_activations)
@@ -248,11 +186,6 @@ def main(argv: list[str] | None = None) -> dict | None:
                      args.dev_fraction, args.data_seed, args.max_train_examples, method, args.multi_token_layout,
                      args.length_penalty, args.output_dropout, args.ptuning_v2, args.pre_seq_len, args.prefix_projection,
                      args.prefix_hidden_size, generation_flags(args))
-    precision = "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
-
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
-    torch.manual_seed(args.seed)  # new parameters (heads, extended position rows) are seeded too
     tokenizer = GLMTokenizer.from_dir(mspec.tokenizer_dir, mask_id=mspec.mask_id)
     positions = mspec.max_position_embeddings or max(args.seq_length, args.src_seq_length, args.tgt_seq_length + 1)
     backbone = load_glm(mspec.load_pretrained, gelu=mspec.gelu, max_sequence_length=positions,
@@ -263,54 +196,16 @@ def main(argv: list[str] | None = None) -> dict | None:
     built = build_task(tspec, tokenizer, backbone)
     if built.kind == "generation" and not args.method:
         method = "seq2seq"
-    if args.load:
-        best = Path(args.load) / "best" / "model.safetensors"
-        best = best if best.is_file() else Path(args.load) / "model.safetensors"
-        names = load_trainable(built.module, best)
-        log.info("loaded %d trained tensors from %s", len(names), best)
 
-    device = torch.device(f"cuda:{args.local_rank}" if torch.cuda.is_available() else "cpu")
-    cfg = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size or args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, warmup=args.warmup, lr_decay_style=args.lr_decay_style,
-        lr_decay_ratio=args.lr_decay_ratio, gradient_accumulation_steps=args.gradient_accumulation_steps,
-        clip_grad=args.clip_grad, adam_beta1=args.adam_beta1, adam_beta2=args.adam_beta2, adam_eps=args.adam_eps,
-        seed=args.seed, eval_interval=args.eval_interval, eval_epoch=args.eval_epoch, log_interval=args.log_interval,
-        precision=precision, validation_metric=args.validation_metric or built.validation_metric,
-        metric_mode=built.metric_mode,
-    )
-    ds_config = None
-    if args.deepspeed:
-        from training.ds import load_config, reconcile
+    def config_record(cfg, ds_config) -> dict:
+        return {
+            "args": {**vars(args), "method": method, "experiment_name": ctx.experiment, "load_pretrained": checkpoint},
+            "command": command_line(argv, "finetune_glm.py"),
+            "model": dataclasses.asdict(backbone.config),
+            "data": built.data_record,
+        }
 
-        raw = load_config(args.deepspeed_config) if args.deepspeed_config else {"zero_optimization": {"stage": 0}}
-        ds_config = reconcile(raw, batch_size=cfg.batch_size, grad_accum=cfg.gradient_accumulation_steps, clip_grad=cfg.clip_grad,
-                              precision=precision, lr=cfg.lr, weight_decay=cfg.weight_decay,
-                              betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps, world_size=world_size,
-                              source=args.deepspeed_config or "default DeepSpeed config")
-
-    rundir.write_config({
-        "args": {**vars(args), "method": method, "experiment_name": experiment, "load_pretrained": checkpoint},
-        "command": [sys.executable, *sys.argv] if argv is None else ["finetune_glm.py", *argv],
-        "model": dataclasses.asdict(backbone.config),
-        "train": dataclasses.asdict(cfg),
-        "deepspeed": ds_config,
-        "data": built.data_record,
-        "versions": versions(),
-        "world_size": world_size,
-    })
-    log.info("run directory: %s", rundir.path)
-    trainer = Trainer(built.module, cfg, rundir, built.evaluator(cfg.eval_batch_size, device), device, ds_config, rank, world_size)
-    try:
-        results = trainer.fit(built.train_samples, built.collate)
-    except BaseException as err:
-        rundir.write_results(trainer.results("failed", error=f"{type(err).__name__}: {err}"))
-        raise
-    summary = {"run_dir": str(rundir.path), "best": results["best"], "test": results["test"]}
-    if rank == 0:
-        print(json.dumps(summary, indent=2))
-    return results
-
+    return run(args, ctx, built, config_record)
 
 if __name__ == "__main__":
     main()

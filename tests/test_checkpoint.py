@@ -7,7 +7,6 @@ import torch
 
 from conftest import GOLDEN
 from model.checkpoint import CheckpointError, load_glm, read_state_dict, save_hf
-from model.glm import GLMConfig, GLMModel
 from scripts.make_tiny_checkpoint import make_tiny_checkpoint
 
 

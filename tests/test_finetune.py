@@ -5,7 +5,6 @@ import math
 from pathlib import Path
 
 import pytest
-import torch
 
 from conftest import ROOT
 from finetune_glm import main as finetune
@@ -69,7 +68,7 @@ def test_same_seed_is_bit_reproducible(tiny_ckpt, tmp_path):
     la = [e["loss"] for e in events(tmp_path / "a", "train")]
     lb = [e["loss"] for e in events(tmp_path / "b", "train")]
     assert la == lb and a["best"] == b["best"]
-    c = run(tiny_ckpt, tmp_path, "c", "--epochs", 1, "--lr", 1e-3, "--max-train-examples", 96, "--seed", 7)
+    run(tiny_ckpt, tmp_path, "c", "--epochs", 1, "--lr", 1e-3, "--max-train-examples", 96, "--seed", 7)
     assert [e["loss"] for e in events(tmp_path / "c", "train")] != la
 
 

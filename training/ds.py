@@ -14,6 +14,7 @@ import copy
 import json
 import logging
 import os
+import socket
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,12 @@ def initialize(module, optimizer, scheduler, ds_config: dict):
     single-process job is filled in so no MPI discovery is attempted."""
     import deepspeed
 
-    for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "29517")):
+    for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"), ("MASTER_ADDR", "127.0.0.1")):
         os.environ.setdefault(key, value)
+    if "MASTER_PORT" not in os.environ:  # a single process: any free local port (two runs side by side must not clash)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            os.environ["MASTER_PORT"] = str(s.getsockname()[1])
     # The shared-memory communication op is JIT-compiled on first use (~40 s) and only helps multi-process CPU runs.
     deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
     engine, _, _, _ = deepspeed.initialize(model=module, optimizer=optimizer, lr_scheduler=scheduler, config=ds_config)

@@ -1,0 +1,161 @@
+"""What the two drivers (finetune_glm.py, finetune_baseline.py) share: the training and run flags, and the run
+itself (run directory, TrainConfig, DeepSpeed reconciliation, the Trainer, the failure record, the summary).
+
+Keeping these in one place is what makes a GLM run and a baseline run comparable: the same flag names and
+defaults, the same loop and the same run-directory files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import platform
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("finetune")
+
+
+def add_training_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=3)
+    g.add_argument("--batch-size", type=int, default=8, help="per device")
+    g.add_argument("--eval-batch-size", type=int, help="default: batch size")
+    g.add_argument("--gradient-accumulation-steps", type=int, default=1)
+    g.add_argument("--lr", type=float, default=1e-5)
+    g.add_argument("--weight-decay", type=float, default=0.01)
+    g.add_argument("--warmup", type=float, default=0.01, help="warmup steps as a fraction of all optimizer steps")
+    g.add_argument("--lr-decay-style", choices=("linear", "cosine", "constant"), default="linear")
+    g.add_argument("--lr-decay-ratio", type=float, default=0.1, help="the schedule ends at ratio * lr")
+    g.add_argument("--clip-grad", type=float, default=1.0)
+    g.add_argument("--adam-beta1", type=float, default=0.9)
+    g.add_argument("--adam-beta2", type=float, default=0.999)
+    g.add_argument("--adam-eps", type=float, default=1e-8)
+    g.add_argument("--seed", type=int, default=1234)
+    g.add_argument("--fp16", action="store_true")
+    g.add_argument("--bf16", action="store_true")
+    g.add_argument("--eval-interval", type=int, default=0, help="dev evaluation every N optimizer steps (0: epoch ends only)")
+    g.add_argument("--eval-epoch", type=int, default=1, help="dev evaluation every N epochs")
+    g.add_argument("--log-interval", type=int, default=10)
+    g.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    g.add_argument("--deepspeed", action="store_true", help="train through deepspeed.initialize")
+    g.add_argument("--deepspeed_config", "--deepspeed-config", dest="deepspeed_config", help="DeepSpeed JSON")
+    g.add_argument("--local_rank", "--local-rank", dest="local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)),
+                   help=argparse.SUPPRESS)
+
+    g = p.add_argument_group("run")
+    g.add_argument("--experiment-name", help="run directory name under --save (default: derived from the flags)")
+    g.add_argument("--save", "--save-dir", dest="save", default="runs", help="root of run directories")
+    g.add_argument("--load", help="a run directory (or its best/) whose trained parameters to load")
+    g.add_argument("--overwrite", action="store_true", help="replace a finished run of the same name")
+
+
+def precision(args: argparse.Namespace) -> str:
+    if args.fp16 and args.bf16:
+        raise SystemExit("choose one of --fp16 and --bf16")
+    return "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
+
+
+def setup_logging(run_path: Path | None) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if run_path is not None:
+        run_path.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(run_path / "log.txt", encoding="utf-8"))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", handlers=handlers, force=True)
+
+
+def versions() -> dict:
+    import tokenizers
+    import torch
+    import transformers
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__, "cuda": torch.version.cuda, "platform": platform.platform()}
+
+
+@dataclasses.dataclass
+class RunContext:
+    rundir: Any  # training.rundir.RunDir
+    experiment: str
+    rank: int
+    world_size: int
+
+
+def open_run(args: argparse.Namespace, experiment: str) -> RunContext:
+    """The run directory (only rank 0 writes), refusing to replace a finished run without --overwrite."""
+    import torch
+
+    from .rundir import RunDir
+
+    world_size = int(os.environ.get("WORLD_SIZE", 1))
+    rank = int(os.environ.get("RANK", 0))
+    rundir = RunDir(Path(args.save) / experiment, enabled=rank == 0)
+    previous = rundir.read_results() if rank == 0 else None
+    if previous and previous.get("status") == "finished" and not args.overwrite:
+        raise SystemExit(f"{rundir.path} already holds a finished run; pass --overwrite to replace it")
+    if rank == 0:
+        (rundir.path / "metrics.jsonl").unlink(missing_ok=True)
+    setup_logging(rundir.path if rank == 0 else None)
+    if args.num_threads:
+        torch.set_num_threads(args.num_threads)
+    torch.manual_seed(args.seed)  # new parameters (heads, prefixes, extended position rows) are seeded too
+    return RunContext(rundir, experiment, rank, world_size)
+
+
+def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callable[[Any, dict | None], dict]) -> dict:
+    """Load --load parameters, build TrainConfig and the DeepSpeed config, write config.json, train and test.
+
+    `built` has module, train_samples, collate, evaluator(batch_size, device), validation_metric, metric_mode;
+    `config_record(train_config, deepspeed_config)` returns config.json's content.
+    """
+    import torch
+
+    from .loop import TrainConfig, Trainer, load_trainable
+
+    if args.load:
+        best = Path(args.load) / "best" / "model.safetensors"
+        best = best if best.is_file() else Path(args.load) / "model.safetensors"
+        names = load_trainable(built.module, best)
+        log.info("loaded %d trained tensors from %s", len(names), best)
+    prec = precision(args)
+    device = torch.device(f"cuda:{args.local_rank}" if torch.cuda.is_available() else "cpu")
+    cfg = TrainConfig(
+        epochs=args.epochs, batch_size=args.batch_size, eval_batch_size=args.eval_batch_size or args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, warmup=args.warmup, lr_decay_style=args.lr_decay_style,
+        lr_decay_ratio=args.lr_decay_ratio, gradient_accumulation_steps=args.gradient_accumulation_steps,
+        clip_grad=args.clip_grad, adam_beta1=args.adam_beta1, adam_beta2=args.adam_beta2, adam_eps=args.adam_eps,
+        seed=args.seed, eval_interval=args.eval_interval, eval_epoch=args.eval_epoch, log_interval=args.log_interval,
+        precision=prec, validation_metric=args.validation_metric or built.validation_metric, metric_mode=built.metric_mode,
+    )
+    ds_config = None
+    if args.deepspeed:
+        from .ds import load_config, reconcile
+
+        raw = load_config(args.deepspeed_config) if args.deepspeed_config else {"zero_optimization": {"stage": 0}}
+        ds_config = reconcile(raw, batch_size=cfg.batch_size, grad_accum=cfg.gradient_accumulation_steps, clip_grad=cfg.clip_grad,
+                              precision=prec, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                              betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps, world_size=ctx.world_size,
+                              source=args.deepspeed_config or "default DeepSpeed config")
+    record = config_record(cfg, ds_config)
+    record.update(train=dataclasses.asdict(cfg), deepspeed=ds_config, versions=versions(), world_size=ctx.world_size)
+    ctx.rundir.write_config(record)
+    log.info("run directory: %s", ctx.rundir.path)
+    trainer = Trainer(built.module, cfg, ctx.rundir, built.evaluator(cfg.eval_batch_size, device), device, ds_config,
+                      ctx.rank, ctx.world_size)
+    try:
+        results = trainer.fit(built.train_samples, built.collate)
+    except BaseException as err:
+        ctx.rundir.write_results(trainer.results("failed", error=f"{type(err).__name__}: {err}"))
+        raise
+    if ctx.rank == 0:
+        print(json.dumps({"run_dir": str(ctx.rundir.path), "best": results["best"], "test": results["test"]}, indent=2))
+    return results
+
+
+def command_line(argv: list[str] | None, script: str) -> list[str]:
+    return [sys.executable, *sys.argv] if argv is None else [script, *argv]
