@@ -204,12 +204,15 @@ def load_into(model: nn.Module, sd: dict[str, Tensor], source: str = "checkpoint
 
 # ---------------------------------------------------------------------------------------------- saving
 def atomic_write_bytes(path: Path, write) -> None:
-    """Write through a temporary file in the same directory, then rename: readers never see half a file."""
+    """`write(tmp_path)` into a temporary file in the same directory, flush it to disk, then rename it over `path`:
+    readers (and a run killed at any moment) see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(fd)
     try:
         write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException:

@@ -39,6 +39,12 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from training.rundir import atomic_write_text  # noqa: E402
+
 import yaml
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -529,12 +535,7 @@ class TrialRecord:
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write to a temporary file and rename it over the target: a reader (or a killed sweep) sees the old
     file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.write(json.dumps(data, indent=2) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def load_records(folder: Path) -> dict[str, TrialRecord]:

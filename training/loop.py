@@ -14,7 +14,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +270,3 @@ class Trainer:
         self.rundir.write_results(final)
         return final
 
-
-def config_record(cfg: TrainConfig) -> dict:
-    return asdict(cfg)
