@@ -53,6 +53,11 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--save", "--save-dir", dest="save", default="runs", help="root of run directories")
     g.add_argument("--load", help="a run directory (or its best/) whose trained parameters to load")
     g.add_argument("--overwrite", action="store_true", help="replace a finished run of the same name")
+    g.add_argument("--save-interval", type=int, default=0,
+                   help="write a resumable checkpoint (model, optimizer, schedule, RNG, data position) every N optimizer steps")
+    g.add_argument("--keep-checkpoints", type=int, default=2, help="resumable checkpoints kept (the newest)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the run of this --experiment-name from its newest resumable checkpoint, exactly")
 
 
 def precision(args: argparse.Namespace) -> str:
@@ -96,9 +101,12 @@ def open_run(args: argparse.Namespace, experiment: str) -> RunContext:
     rank = int(os.environ.get("RANK", 0))
     rundir = RunDir(Path(args.save) / experiment, enabled=rank == 0)
     previous = rundir.read_results() if rank == 0 else None
+    if args.resume and args.overwrite:
+        raise SystemExit("--resume continues a run, --overwrite replaces it: choose one")
     if previous and previous.get("status") == "finished" and not args.overwrite:
-        raise SystemExit(f"{rundir.path} already holds a finished run; pass --overwrite to replace it")
-    if rank == 0:
+        raise SystemExit(f"{rundir.path} already holds a finished run; " +
+                         ("there is nothing to resume" if args.resume else "pass --overwrite to replace it"))
+    if rank == 0 and not args.resume:  # a resumed run keeps its log, cut back to the checkpoint (training/resume.py)
         (rundir.path / "metrics.jsonl").unlink(missing_ok=True)
     setup_logging(rundir.path if rank == 0 else None)
     if args.num_threads:
@@ -131,6 +139,7 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
         clip_grad=args.clip_grad, adam_beta1=args.adam_beta1, adam_beta2=args.adam_beta2, adam_eps=args.adam_eps,
         seed=args.seed, eval_interval=args.eval_interval, eval_epoch=args.eval_epoch, log_interval=args.log_interval,
         precision=prec, validation_metric=args.validation_metric or built.validation_metric, metric_mode=built.metric_mode,
+        save_interval=args.save_interval, keep_checkpoints=args.keep_checkpoints,
     )
     ds_config = None
     if args.deepspeed:
@@ -146,7 +155,7 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     ctx.rundir.write_config(record)
     log.info("run directory: %s", ctx.rundir.path)
     trainer = Trainer(built.module, cfg, ctx.rundir, built.evaluator(cfg.eval_batch_size, device), device, ds_config,
-                      ctx.rank, ctx.world_size)
+                      ctx.rank, ctx.world_size, resume=args.resume)
     try:
         results = trainer.fit(built.train_samples, built.collate)
     except BaseException as err:
