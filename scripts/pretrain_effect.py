@@ -11,7 +11,8 @@ finetune_glm.py on data/demo/ag_news:
     full         all 400 training examples, cloze vs linear head
 Training runs use seed s too; dev (100 examples) picks the best epoch for every run alike, and the test accuracy
 (100 examples, chance 0.25) at that point is reported as mean ± std over the seeds. Writes <out>/results.json and
-<out>/table.md, and prints the table. Everything is CPU, one thread; about twenty minutes for three seeds.
+<out>/table.md, and prints the table. Everything is CPU, one thread; about ten minutes for three seeds,
+most of it building two more pretrained models.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ class BlockIds:
     sentence_end: frozenset[int]
 
     @classmethod
-    def from_tokenizer(cls, tokenizer: GLMTokenizer) -> "BlockIds":
+    def from_tokenizer(cls, tokenizer: GLMTokenizer) -> BlockIds:
         ends = frozenset(
             i for i in range(len(tokenizer)) if any(c in tokenizer.decode([i], skip_special=False) for c in SENTENCE_END_CHARS)
         )

@@ -1,6 +1,9 @@
 """The generated pretraining corpus and the tiny pretrained GLM built from it."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -73,3 +76,25 @@ def test_pretrained_tiny_is_zero_shot_above_chance(tmp_path):
                         "--pattern-id", str(pattern), "--seq-length", "128", "--save", str(tmp_path / "runs"),
                         "--experiment-name", f"zero-shot-p{pattern}"])
         assert res["test"]["accuracy"] >= 0.45, (pattern, res)  # measured 0.64 and 0.63 (docs/PRETRAINING.md)
+
+
+def test_model_fragment_builds_the_pretrained_checkpoint_on_first_use():
+    script = "source config_tasks/model_glm_tiny_pretrained.sh; echo $MAKE_CHECKPOINT_SCRIPT; echo $MODEL_ARGS"
+    out = subprocess.run(["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, env={**os.environ, "CHECKPOINT_PATH": ""})
+    maker, model_args = out.stdout.splitlines()
+    assert (ROOT / maker).is_file() and maker.endswith("make_pretrained_tiny.py")
+    assert model_args == "--load-pretrained checkpoints/glm-tiny-pretrained"
+
+
+@pytest.mark.slow
+def test_ds_finetune_superglue_with_the_pretrained_fragment(tmp_path):
+    """The README quick start with the pretrained model: first use builds it (minutes), then fine-tunes."""
+    env = {**os.environ, "PYTHON": sys.executable, "CHECKPOINT_PATH": str(tmp_path / "ckpt"), "SAVE_PATH": str(tmp_path / "runs"),
+           "N_GPU": "0"}
+    cmd = ["bash", "scripts/ds_finetune_superglue.sh", "config_tasks/model_glm_tiny_pretrained.sh",
+           "config_tasks/task_ag_news_demo.sh", "--num-threads", "1"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "ckpt" / "pretraining.json").is_file()
+    results = json.loads((tmp_path / "runs" / "glm-tiny-pretrained-ag_news-demo-p0" / "results.json").read_text())
+    assert results["status"] == "finished" and results["test"]["accuracy"] >= 0.9
