@@ -36,13 +36,11 @@ class BuiltTask:
 
 def with_prefixes(spec, backbone: GLMModel) -> nn.Module:
     """P-tuning v2 wraps the frozen backbone; otherwise every backbone parameter is trained."""
+    from model.peft import PrefixConfig, apply_peft
+
     if not spec.ptuning_v2:
         return backbone
-    from model.prefix import PrefixEncoder, PrefixTunedGLM
-
-    encoder = PrefixEncoder(backbone.config, spec.pre_seq_len, spec.prefix_projection, spec.prefix_hidden_size,
-                            dropout=backbone.config.embedding_dropout_prob)
-    return PrefixTunedGLM(backbone, encoder)
+    return apply_peft(backbone, PrefixConfig(spec.pre_seq_len, spec.prefix_projection, spec.prefix_hidden_size))
 
 
 def build_task(spec, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:

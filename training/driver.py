@@ -115,7 +115,9 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     """
     import torch
 
-    from .loop import TrainConfig, Trainer, load_trainable
+    from model.peft import load_trainable
+
+    from .loop import TrainConfig, Trainer
 
     if args.load:
         best = Path(args.load) / "best" / "model.safetensors"
