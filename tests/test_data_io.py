@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from tasks.classification import PROCESSORS, AgNewsProcessor, DbpediaProcessor
+from tasks.classification import AgNewsProcessor, DbpediaProcessor
 from tasks.data_io import DataError, MissingSplitError, read_csv, read_jsonl, read_split, stratified_split
 
 DEMO = ROOT / "data" / "demo"
@@ -171,10 +171,6 @@ def test_missing_field_names_the_schema(tmp_path):
     data_dir = _news_dir(tmp_path, ['{"text": "x", "label": 0}'])
     with pytest.raises(DataError, match=r"train.jsonl:1: missing field 'title'; dbpedia_14 records have the fields label, title, content"):
         DbpediaProcessor().get_train_examples(data_dir)
-
-
-def test_registry_covers_both_tasks():
-    assert set(PROCESSORS) == {"ag_news", "dbpedia_14"}
 
 
 def test_demo_data_are_what_the_script_writes(tmp_path, monkeypatch):

@@ -55,9 +55,9 @@ def test_task_fragments_define_what_the_script_needs(fragment):
     assert int(n_patterns) >= 3  # at least three prompts per configured task
     # every listed pattern exists for the task
     from model.tokenizer import GLMTokenizer
-    from training.build import describe_prompts
+    from tasks.registry import format_prompts, resolve
 
-    listed = describe_prompts(task, GLMTokenizer.from_dir(ROOT / "tests" / "fixtures" / "tokenizer"))
+    listed = format_prompts(resolve(task).prompts(GLMTokenizer.from_dir(ROOT / "tests" / "fixtures" / "tokenizer")))
     ids = subprocess.run(["bash", "-c", f"MODEL_TYPE=m; source config_tasks/{fragment}; echo ${{PATTERN_IDS[@]}}"],
                          cwd=ROOT, capture_output=True, text=True).stdout.split()
     known = {line.split()[0] for line in listed[1:]}

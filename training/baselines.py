@@ -42,13 +42,13 @@ from transformers.modeling_outputs import BaseModelOutput
 
 from model.heads import cloze_loss
 from tasks.base import InputExample
-from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS
-from tasks.seq2seq.metrics import generation_metrics
+from tasks.layout import pad_rows
+from tasks.registry import DataOptions, PreparedTask, UnknownTaskError, resolve
 
-from .build import BuiltTask, load_splits
+from .build import BuiltTask, data_record, load_splits
 from .cloze import ClassificationTask
 from .loop import EvalResult, move
-from .seq2seq import METRICS
+from .seq2seq import generation_evaluator
 
 IGNORE_INDEX = -100  # target padding: no loss, and no score
 
@@ -129,16 +129,21 @@ class BaselineSpec:
 
 
 # ---------------------------------------------------------------------------------------------- tasks
-def task_family(task: str) -> str:
-    """'classification' or 'seq2seq'; an unknown task is an error listing the known ones."""
-    from tasks import classification
+def prepare_task(spec: "BaselineSpec") -> PreparedTask:
+    """The task from the one registry, read with the plain texts (no GLM pattern)."""
+    return resolve(spec.task).prepare(DataOptions(spec.data_dir, spec.dev_fraction, spec.data_seed), None,
+                                      seq_length=spec.seq_length, with_pattern=False)
 
-    if task in classification.PROCESSORS:
-        return "classification"
-    if task in SEQ2SEQ_PROCESSORS:
-        return "seq2seq"
-    known = sorted(classification.PROCESSORS) + sorted(SEQ2SEQ_PROCESSORS)
-    raise SystemExit(f"unknown task {task!r}; available: {', '.join(known)}")
+
+def task_family(task: str) -> str:
+    """'classification' or 'seq2seq' (the baselines' two model shapes); an unknown task is an error."""
+    try:
+        kind = resolve(task).kind
+    except UnknownTaskError as err:
+        raise SystemExit(str(err)) from None
+    if kind is None:
+        raise SystemExit(f"{task}: promptsource tasks are not supported by the baseline driver yet")
+    return "seq2seq" if kind == "generation" else "classification"
 
 
 def label_text(label: str) -> str:
@@ -210,14 +215,9 @@ class TextPair:
     target_ids: list[int] | None  # [T] with the closing eos; None when unlabeled
 
 
-def _pad(rows: Sequence[Sequence[int]], value: int) -> Tensor:
-    width = max(len(r) for r in rows)
-    return torch.tensor([[*r, *[value] * (width - len(r))] for r in rows], dtype=torch.long)
-
-
 def pad_inputs(rows: Sequence[Sequence[int]], pad_id: int) -> dict[str, Tensor]:
     """input_ids [B, L] right-padded with pad_id, attention_mask [B, L] (1 on each row's own tokens)."""
-    ids = _pad(rows, pad_id)
+    ids = pad_rows(rows, pad_id)
     lengths = torch.tensor([len(r) for r in rows])
     return {"input_ids": ids, "attention_mask": (torch.arange(ids.shape[1])[None, :] < lengths[:, None]).long()}
 
@@ -230,7 +230,7 @@ def collate_classes(samples: Sequence[ClassSample], pad_id: int) -> dict[str, Te
 def collate_pairs(samples: Sequence[TextPair], pad_id: int) -> dict[str, Tensor]:
     """Inputs padded with pad_id, targets with IGNORE_INDEX (training only: every target is present)."""
     return {**pad_inputs([s.input_ids for s in samples], pad_id),
-            "labels": _pad([s.target_ids for s in samples], IGNORE_INDEX)}  # [B, T]
+            "labels": pad_rows([s.target_ids for s in samples], IGNORE_INDEX)}  # [B, T]
 
 
 # ---------------------------------------------------------------------------------------------- modules
@@ -320,11 +320,8 @@ def build_baseline(spec: BaselineSpec) -> BuiltTask:
 
 
 def _classification(spec: BaselineSpec) -> BuiltTask:
-    from tasks import classification
-
-    processor = classification.PROCESSORS[spec.task](dev_fraction=spec.dev_fraction, seed=spec.data_seed)
-    labels = processor.get_labels()
-    metrics = classification.DEFAULT_METRICS[spec.task]
+    task = prepare_task(spec)
+    processor, labels, metrics = task.processor, task.labels, task.metrics
     model, tokenizer = load_pretrained(spec, labels)
     label_index = {label: i for i, label in enumerate(labels)}
 
@@ -343,30 +340,29 @@ def _classification(spec: BaselineSpec) -> BuiltTask:
         if len({tuple(ids) for ids in candidate_ids}) < len(texts):
             raise SystemExit(f"the tokenizer of {spec.model_name_or_path} encodes two label texts of {spec.task} "
                              f"({', '.join(texts)}) to the same tokens, so they cannot be told apart")
-        module = LabelTextScorer(model, _pad(candidate_ids, IGNORE_INDEX), spec.length_penalty)
+        module = LabelTextScorer(model, pad_rows(candidate_ids, IGNORE_INDEX), spec.length_penalty)
 
         def encode(e: InputExample) -> ClassSample:
             ids = tokenizer(source_text(e, spec.source_prefix), truncation=True, max_length=spec.seq_length)["input_ids"]
             return ClassSample(ids, label_of(e))
 
-    task = ClassificationTask(module, encode, partial(collate_classes, pad_id=tokenizer.pad_token_id), labels, metrics)
-    examples = load_splits(processor, spec)
-    samples = {split: task.encode_all(exs, split) for split, exs in examples.items()}
-    record = {**processor.data_record, "sizes": {split: len(exs) for split, exs in examples.items()}}  # as GLM's runs
+    built = ClassificationTask(module, encode, partial(collate_classes, pad_id=tokenizer.pad_token_id), labels, metrics)
+    examples = load_splits(processor, spec.data_dir, spec.max_train_examples)
+    samples = {split: built.encode_all(exs, split) for split, exs in examples.items()}
     return BuiltTask(
         module=module,
         train_samples=samples["train"],
-        collate=task.collate,
-        make_evaluator=lambda bs, device: task.evaluator(samples, examples, bs, device),
+        collate=built.collate,
+        make_evaluator=lambda bs, device: built.evaluator(samples, examples, bs, device),
         validation_metric=metrics[0],
-        data_record=record,
+        data_record=data_record(processor, examples),  # as GLM's runs
     )
 
 
 def _seq2seq(spec: BaselineSpec) -> BuiltTask:
     model, tokenizer = load_pretrained(spec, None)
-    processor = SEQ2SEQ_PROCESSORS[spec.task]()
-    examples = load_splits(processor, spec)
+    task = prepare_task(spec)
+    examples = load_splits(task.processor, spec.data_dir, spec.max_train_examples)
 
     def encode(source: str, target: str | None) -> TextPair:
         ids = tokenizer(spec.source_prefix + source, truncation=True, max_length=spec.src_seq_length)["input_ids"]
@@ -374,29 +370,22 @@ def _seq2seq(spec: BaselineSpec) -> BuiltTask:
             return TextPair(ids, None)
         return TextPair(ids, tokenizer(text_target=target, truncation=True, max_length=spec.tgt_seq_length)["input_ids"])
 
-    samples = {split: [encode(e.source, e.target) for e in exs] for split, exs in examples.items()}
+    samples = {split: [encode(e.text_a, e.target) for e in exs] for split, exs in examples.items()}
     generation = decoding_config(model, spec)
 
     def make_evaluator(batch_size: int, device: torch.device) -> Callable[[nn.Module, str], EvalResult]:
-        def evaluate(module: nn.Module, split: str) -> EvalResult:
-            cap = spec.eval_max_examples if split == "dev" and spec.eval_max_examples else len(samples[split])
-            exs = examples[split][:cap]
-            predictions = generate_texts(module.model, tokenizer, samples[split][:cap], generation, batch_size, device)
-            labelled = [i for i, e in enumerate(exs) if e.target is not None]
-            scored = generation_metrics([predictions[i] for i in labelled], [exs[i].target for i in labelled]) if labelled else {}
-            rows = [{"idx": e.idx, "guid": e.guid, "label": e.target, "prediction": p} for e, p in zip(exs, predictions)]
-            return EvalResult({name: scored[name] for name in METRICS if name in scored}, rows)
+        def predict(module: nn.Module, split: str, n: int) -> list[str]:
+            return generate_texts(module.model, tokenizer, samples[split][:n], generation, batch_size, device)
 
-        return evaluate
+        return generation_evaluator(examples, predict, task.metrics, spec.eval_max_examples)
 
-    record = {"sizes": {split: len(exs) for split, exs in examples.items()}, "from": str(spec.data_dir) if spec.data_dir else "hub"}
     return BuiltTask(
         module=Seq2SeqLM(model, spec.label_smoothing),
         train_samples=samples["train"],
         collate=partial(collate_pairs, pad_id=tokenizer.pad_token_id),
         make_evaluator=make_evaluator,
-        validation_metric=METRICS[0],
-        data_record=record,
+        validation_metric=task.metrics[0],
+        data_record=data_record(task.processor, examples, str(spec.data_dir) if spec.data_dir else "hub"),
     )
 
 
