@@ -18,9 +18,12 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from scripts.grid_search import (
-    RECORDS_FILE, RunDirError, Slot, SpecError, Stat, build_sweep, load_run, load_spec, main, make_slots,
-    parse_set, run_sweep, summarize_sweep, trial_id)
+from analysis.runner import RECORDS_FILE, Slot, make_slots, run_sweep
+from analysis.stats import Stat
+from analysis.summary import summarize_sweep
+from analysis.sweep import SpecError, build_sweep, load_spec, parse_set, trial_id
+from scripts.grid_search import main
+from training.rundir import RunDirError, load_run
 
 FAKE_DRIVER = r'''
 import argparse, json, math, os, sys, time
@@ -342,7 +345,7 @@ def test_run_dir_without_results_is_a_clear_error(tmp_path):
 
 
 def test_a_sweep_folder_reports_the_same_best_setting(fake, tmp_path):
-    from scripts.report import write_report
+    from analysis.report import write_report
 
     spec = fake_spec(fake, tmp_path, {"lr": [1e-4, 2e-4], "batch_size": [8, 16], "seed": [1, 2]},
                      raise_at_lr=1e-4)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts.grid_search import RunDirError
-from scripts.report import main, write_report
+from analysis.report import write_report
+from scripts.report import main
+from training.rundir import RunDirError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
