@@ -5,7 +5,7 @@ rows: row 0 the position (for Part B tokens: the position of the [MASK] they fil
 (0 in Part A, 1.. inside a filled span). Every builder below returns plain lists in a dataclass (easy to inspect
 and compare); the `collate_*` functions pad a list of them into tensors.
 
-Layouts (facts in GLM_FACTS §3.7):
+Layouts (as THUDM/GLM's tasks/data_utils.py builds them for fine-tuning):
     single-token cloze   <s> A </s> <sop>                  scores read at <sop> over the verbalizer ids
     candidate rows       <s> A </s> <sop> a_1 .. a_n        one row per candidate, targets a_1 .. a_n, eop
     packed candidates    <s> A </s> [<sop> a_1 .. a_n] x C  all candidates in one row, explicit attention mask

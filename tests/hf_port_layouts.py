@@ -35,7 +35,7 @@ def build_inputs_for_generation(
     targets: str | Sequence[str] | None = None,
     padding: bool = False,
 ) -> dict[str, Tensor]:
-    """The HF port's `tokenizer.build_inputs_for_generation`, tensor for tensor (GLM_FACTS §3.4).
+    """The HF port's `tokenizer.build_inputs_for_generation`, tensor for tensor (the hub repository's tokenization_glm.py).
 
     model_input: a right-padded batch with `.input_ids` and `.attention_mask` [B, L] (our
     `GLMTokenizer.hf_batch_encode` or the port's BatchEncoding). G generation slots follow the context, all at
@@ -76,7 +76,7 @@ def build_inputs_for_generation(
 
 
 def build_inputs_for_multiple_choice(tokenizer: GLMTokenizer, model_input: Any, choices: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """The HF port's `tokenizer.build_inputs_for_multiple_choice` (GLM_FACTS §3.5), tensor for tensor.
+    """The HF port's `tokenizer.build_inputs_for_multiple_choice` (the hub repository's tokenization_glm.py), tensor for tensor.
 
     Per sample: the padded context (its full length is Part A), then for each choice c = BPE(choice) (no eop,
     no added space) the block `<sop> + c[:-1]` at the first [MASK]'s position, block positions 1..len(c); the
