@@ -130,7 +130,15 @@ class SuperGlueProcessor(DataProcessor):
             raise DataError("FewGLUE (--few-superglue) is a file layout: pass --data-dir with train.jsonl, dev32.jsonl and val.jsonl")
         hub_split = self.hub_splits[split]
         assert hub_split is not None
-        return load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields), f"hub {self.hub_name}/{self.hub_subset} split {hub_split}"
+        try:
+            rows = load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields)
+        except DataError as e:
+            raise DataError(
+                f"could not load split {hub_split!r} of the Hugging Face data set {self.hub_name}/{self.hub_subset} "
+                f"({e.__cause__!r}). Pass --data-dir instead: a folder with the official SuperGLUE files (train.jsonl, "
+                "val.jsonl, test.jsonl) or with the hub's records as jsonl (train.jsonl, validation.jsonl, test.jsonl)"
+            ) from e.__cause__
+        return rows, f"hub {self.hub_name}/{self.hub_subset} split {hub_split}"
 
     def _split(self, data_dir: str | Path | None, split: str) -> list[InputExample]:
         key = (str(data_dir), split)
