@@ -10,8 +10,8 @@ tests/fixtures/superglue/fewglue/<TASK>/            a FewGLUE layout: train.json
 
 The texts are templated sentences written for this project (no text from the real data sets). Each task has a
 signal a small model can learn from its own data: a cue in the wording (CB's embedding verb, negation in RTE),
-an association that holds across the data set (COPA's topics, the roles of ReCoRD's names, WSC's adjectives
-that pick the first or the second noun), or overlap between the two texts (BoolQ, MultiRC, WiC's sense words).
+an association that holds across the data set (COPA's topics, the roles of ReCoRD's names, the properties of
+WSC's nouns), or overlap between the two texts (BoolQ, MultiRC, WiC's sense words).
 Labels are balanced in every split.
 """
 
@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 4321
 SIZES = {"train": 200, "val": 60, "test": 20}
+TRAIN_SIZES = {"WSC": 240}  # cloze training keeps only the True half
 NAMES = ["Anna", "Tom", "Lena", "Omar", "Sara", "Paul", "Mia", "Ivan", "Nora", "Leo", "Ruth", "Ben", "Eva", "Karl", "Ines", "Joao"]
 PLACES = ["Lisbon", "Oslo", "Lima", "Cairo", "Perth", "Quito", "Dublin", "Hanoi", "Osaka", "Denver", "Nairobi", "Turin"]
 DAYS = ["on Monday", "on Tuesday", "last week", "this morning", "on Friday", "in the spring", "yesterday", "at noon"]
@@ -176,21 +177,22 @@ def copa(rng: random.Random, label: int) -> Row:
 
 
 # ---------------------------------------------------------------------------------------------- WSC
-WSC_PAIRS = [("the trophy", "the suitcase"), ("the table", "the door"), ("the box", "the van"), ("the sofa", "the lift"),
-             ("the piano", "the hall"), ("the statue", "the crate"), ("the tree", "the garden"), ("the boat", "the shed")]  # fmt: skip
-# "It was too big": "it" is the first noun (the thing that does not fit); "too small": the second.
-WSC_FIRST, WSC_SECOND = ["too big", "too large", "too wide", "too tall"], ["too small", "too narrow", "too short", "too tight"]
+WSC_PAIRS = [("the trophy", "the suitcase"), ("the table", "the door"), ("the box", "the van"), ("the piano", "the hall"),
+             ("the statue", "the crate"), ("the boat", "the shed")]  # fmt: skip
+# What "it" was tells which noun it is: every noun has its own properties across the data set.
+WSC_PROPERTIES = {"the trophy": ["golden", "shiny"], "the suitcase": ["zipped", "packed"], "the table": ["polished", "heavy"],
+                  "the door": ["locked", "painted"], "the box": ["taped", "sealed"], "the van": ["parked", "rented"],
+                  "the piano": ["tuned", "grand"], "the hall": ["booked", "crowded"], "the statue": ["carved", "bronze"],
+                  "the crate": ["nailed", "stacked"], "the boat": ["anchored", "sailing"], "the shed": ["bolted", "wooden"]}  # fmt: skip
 WSC_EXTRA = ["the morning", "the workers", "the street", "a plan", "the owner"]
 
 
 def wsc(rng: random.Random, label: int) -> Row:
     first, second = rng.choice(WSC_PAIRS)
-    refers_first = rng.random() < 0.5
-    adjective = rng.choice(WSC_FIRST if refers_first else WSC_SECOND)
+    referent, other = (first, second) if rng.random() < 0.5 else (second, first)
     who = rng.choice(NAMES)
-    text = f"{who} said that {first} did not fit into {second} because it was {adjective}."
+    text = f"{who} said that {first} did not fit into {second} because it was {rng.choice(WSC_PROPERTIES[referent])}."
     words = text.split()
-    referent, other = (first, second) if refers_first else (second, first)
     span1 = referent if label == 1 else other
     span1_index = words.index(span1.split()[0], 0 if span1 == first else words.index("into"))
     candidates = [other if label == 1 else referent, who, *rng.sample(WSC_EXTRA, 2)]  # the WSC-negative noun phrases
@@ -240,7 +242,7 @@ RECORD_CLUBS = ["Benfica", "Porto", "Ajax", "Celtic", "Napoli", "Sevilla"]
 
 
 def record_passage(rng: random.Random, passage_idx: int, query_idx: int, labelled: bool) -> Row:
-    people = rng.sample(sorted(RECORD_PEOPLE), 4)
+    people = rng.sample(sorted(RECORD_PEOPLE), 3)
     club, rival = rng.sample(RECORD_CLUBS, 2)
     place, day = rng.choice(PLACES), rng.choice(DAYS)
     lines = [f"{place} (Sports Desk) {club} beat {rival} {rng.randrange(1, 5)}-{rng.randrange(0, 2)} in {place} {day}."]
@@ -252,7 +254,7 @@ def record_passage(rng: random.Random, passage_idx: int, query_idx: int, labelle
     mentions = [club, rival, place, *people, surname, "Sports Desk"]
     entities = [{"start": i, "end": i + len(m) - 1} for m in dict.fromkeys(mentions) for i in _find_all(text, m)]
     qas = []
-    for k, person in enumerate(rng.sample(people, 2 if rng.random() < 0.5 else 1)):
+    for k, person in enumerate(rng.sample(people, 2)):
         role = RECORD_PEOPLE[person]
         query = rng.choice([f"The {role}, @placeholder, was pleased with the result.", f"@placeholder, who works as the {role}, was in {place}.",
                             f"Reporters asked the {role} @placeholder about the match"])  # fmt: skip
@@ -296,7 +298,8 @@ def demo_splits(seed: int = SEED) -> dict[str, dict[str, list[Row]]]:
     out: dict[str, dict[str, list[Row]]] = {}
     for offset, task in enumerate(FLAT):
         rng = random.Random(seed + offset)
-        out[task] = {split: flat_split(task, rng, size, split != "test") for split, size in SIZES.items()}
+        sizes = {**SIZES, "train": TRAIN_SIZES.get(task, SIZES["train"])}
+        out[task] = {split: flat_split(task, rng, size, split != "test") for split, size in sizes.items()}
     out["WSC-negative"] = out.pop("WSC")
     out["WSC"] = {split: [{k: v for k, v in r.items() if k != "candidates"} for r in rows] for split, rows in out["WSC-negative"].items()}
     rng = random.Random(seed + 100)
@@ -305,7 +308,7 @@ def demo_splits(seed: int = SEED) -> dict[str, dict[str, list[Row]]]:
                       for (split, n), base in zip({"train": 40, "val": 15, "test": 5}.items(), (0, 1000, 2000))}  # fmt: skip
     rng = random.Random(seed + 200)
     out["ReCoRD"] = {split: [record_passage(rng, i + base, 2 * (i + base), split != "test") for i in range(n)]
-                     for (split, n), base in zip({"train": 80, "val": 30, "test": 10}.items(), (0, 1000, 2000))}  # fmt: skip
+                     for (split, n), base in zip({"train": 100, "val": 25, "test": 10}.items(), (0, 1000, 2000))}  # fmt: skip
     return out
 
 
