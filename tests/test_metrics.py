@@ -2,7 +2,16 @@
 
 import pytest
 
-from tasks.metrics import accuracy, answer_f1, compute_metrics, exact_match_per_group, f1a, macro_f1, normalize_answer, record_em_f1
+from tasks.metrics import (
+    accuracy,
+    answer_f1,
+    compute_metrics,
+    exact_match_per_group,
+    f1a,
+    macro_f1,
+    normalize_answer,
+    record_em_f1,
+)
 
 
 def test_accuracy():

@@ -10,13 +10,18 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, ROOT
+
 from tasks.base import InputExample
 from tasks.data_io import DataError, MissingSplitError
 from tasks.layout import encode_candidate_rows, encode_single_token
 from tasks.superglue import PROCESSORS, PVPS, TASK_INFO
-from tasks.superglue.evaluate import SUBMISSION_FILES, compute_metrics, predicted_labels, submission_records
+from tasks.superglue.evaluate import (
+    SUBMISSION_FILES,
+    compute_metrics,
+    predicted_labels,
+    submission_records,
+)
 from tasks.superglue.processors import CopaProcessor, RecordProcessor, WscProcessor
 
 DEMO = ROOT / "data" / "demo" / "superglue"

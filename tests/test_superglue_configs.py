@@ -4,8 +4,8 @@ import shlex
 import subprocess
 
 import pytest
-
 from conftest import ROOT
+
 from tasks.superglue import TASK_INFO
 
 VARIABLES = ("EXPERIMENT_NAME", "TASK_NAME", "DATA_PATH", "MAX_SEQ_LEN", "LR_SINGLE", "EPOCH_SINGLE", "XXLARGE_EPOCH", "TRAIN_ARGS",

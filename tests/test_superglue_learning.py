@@ -6,8 +6,8 @@ import random
 
 import pytest
 import torch
-
 from conftest import ROOT
+
 from model.glm import GLMConfig, GLMModel
 from model.heads import MultiTokenClozeHead, SingleTokenClozeHead, cloze_loss
 from tasks import layout

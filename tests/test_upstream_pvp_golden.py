@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import FIXTURES
+
 from tasks.base import InputExample, PromptTooLongError
 from tasks.classification import upstream_text
 from tasks.layout import encode_candidate_rows, encode_packed, encode_single_token
@@ -206,7 +206,7 @@ def _expected_candidate_label(task: str, split: str, loss_func: str, example: In
 def test_goldens_cover_truncation_and_failures(goldens):
     """The short sequence lengths do cut text (and for COPA leave no room at all), so truncation is tested too."""
     cut = failed = 0
-    for task, golden in goldens.items():
+    for golden in goldens.values():
         for render in golden["renders"]:
             long_render = next(r for r in golden["renders"] if (r["split"], r["pattern_id"], r["loss_func"]) ==
                                (render["split"], render["pattern_id"], render["loss_func"]))  # fmt: skip

@@ -4,7 +4,12 @@ against upstream's own code: test_upstream_pvp_golden.py.)"""
 import pytest
 
 from tasks.base import InputExample
-from tasks.classification.upstream_text import PROCESSORS, PVPS, AgnewsProcessor, YahooProcessor
+from tasks.classification.upstream_text import (
+    PROCESSORS,
+    PVPS,
+    AgnewsProcessor,
+    YahooProcessor,
+)
 from tasks.data_io import DataError, MissingSplitError
 from tasks.layout import encode_single_token
 

@@ -11,10 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tasks.superglue.processors import (
-    PROCESSORS, BoolQProcessor, CbProcessor, CopaProcessor, MultiRcProcessor, RecordProcessor, RteProcessor, SuperGlueProcessor,
-    WicProcessor, WscProcessor,
+    PROCESSORS,
+    BoolQProcessor,
+    CbProcessor,
+    CopaProcessor,
+    MultiRcProcessor,
+    RecordProcessor,
+    RteProcessor,
+    SuperGlueProcessor,
+    WicProcessor,
+    WscProcessor,
 )  # fmt: skip
-from tasks.superglue.pvps import PVPS, BoolQPVP, CbPVP, CopaPVP, MultiRcPVP, RecordPVP, RtePVP, WicPVP, WscPVP
+from tasks.superglue.pvps import (
+    PVPS,
+    BoolQPVP,
+    CbPVP,
+    CopaPVP,
+    MultiRcPVP,
+    RecordPVP,
+    RtePVP,
+    WicPVP,
+    WscPVP,
+)
 from tasks.upstream import UpstreamPVP
 
 
@@ -84,7 +102,7 @@ TASK_INFO: dict[str, TaskInfo] = {
         _info("record", "multiple_choice", RecordProcessor, RecordPVP, ("em", "f1"),
               Hyperparameters(512, 64, 1e-5, 5, 3, 0, (0,), (), "ReCoRD", eval_interval=1000),
               multi_token=True, variable=True),
-    )  # fmt: skip
-}
+    )
+}  # fmt: skip
 
 __all__ = ["PROCESSORS", "PVPS", "TASK_INFO", "Hyperparameters", "TaskInfo"]
