@@ -97,9 +97,9 @@ class SuperGlueProcessor(DataProcessor):
         return found
 
     @staticmethod
-    def index(row: Row, ordinal: int, value: Any = None) -> int:
-        """The record's integer idx (upstream falls back to the line's position when idx is not a number)."""
-        value = row.fields.get("idx") if value is None else value
+    def index(value: Any, ordinal: int) -> int:
+        """An integer id (a record's idx, a question's or answer's idx); `ordinal`, the position, when the value is
+        missing or not a number (upstream falls back to the line's position the same way)."""
         if isinstance(value, bool):
             return ordinal
         if isinstance(value, int):
@@ -177,7 +177,7 @@ class RteProcessor(SuperGlueProcessor):
         return ["entailment", "not_entailment"]
 
     def examples_from_row(self, row: Row, split: str, ordinal: int) -> list[InputExample]:
-        idx = self.index(row, ordinal)
+        idx = self.index(row.fields.get("idx"), ordinal)
         return [InputExample(f"{split}-{idx}", text_value(row, "premise"), text_value(row, "hypothesis"), self.label(row, split), idx=idx)]
 
 
@@ -201,7 +201,7 @@ class BoolQProcessor(SuperGlueProcessor):
         return ["false", "true"]
 
     def examples_from_row(self, row: Row, split: str, ordinal: int) -> list[InputExample]:
-        idx = self.index(row, ordinal)
+        idx = self.index(row.fields.get("idx"), ordinal)
         return [InputExample(f"{split}-{idx}", text_value(row, "passage"), text_value(row, "question"), self.label(row, split), idx=idx)]
 
 
@@ -217,7 +217,7 @@ class WicProcessor(SuperGlueProcessor):
         return ["false", "true"]
 
     def examples_from_row(self, row: Row, split: str, ordinal: int) -> list[InputExample]:
-        idx = self.index(row, ordinal)
+        idx = self.index(row.fields.get("idx"), ordinal)
         word = text_value(row, "word", standardize=False)
         return [InputExample(f"{split}-{idx}", text_value(row, "sentence1"), text_value(row, "sentence2"), self.label(row, split),
                              meta={"word": word}, idx=idx)]  # fmt: skip
@@ -238,7 +238,7 @@ class CopaProcessor(SuperGlueProcessor):
         return ["0", "1"]
 
     def examples_from_row(self, row: Row, split: str, ordinal: int) -> list[InputExample]:
-        idx = self.index(row, ordinal)
+        idx = self.index(row.fields.get("idx"), ordinal)
         question = _field(row, "question")
         if question not in ("cause", "effect"):
             raise DataError(f"{row.where}: question {question!r} must be 'cause' or 'effect'")
@@ -290,7 +290,7 @@ class WscProcessor(SuperGlueProcessor):
         return ["False", "True"]
 
     def examples_from_row(self, row: Row, split: str, ordinal: int) -> list[InputExample]:
-        idx = self.index(row, ordinal)
+        idx = self.index(row.fields.get("idx"), ordinal)
         label = self.label(row, split)
         spans = row.fields["target"] if isinstance(row.fields.get("target"), dict) else row.fields  # official | hub
         span1_text = text_value(row, "span1_text", spans.get("span1_text"), standardize=False)
@@ -397,24 +397,24 @@ class MultiRcProcessor(SuperGlueProcessor):
 
     def _official(self, row: Row, split: str, ordinal: int) -> Iterator[InputExample]:
         passage = text_value(row, "passage.text", _field(row, "passage", "text"))
-        p = self.index(row, ordinal)
+        p = self.index(row.fields.get("idx"), ordinal)
         for qi, q_json in enumerate(_field(row, "passage", "questions")):
             if not isinstance(q_json, dict):
                 raise DataError(f"{row.where}: passage.questions[{qi}] must be an object with question, idx and answers")
             question = text_value(row, f"passage.questions[{qi}].question", q_json.get("question"))
-            q = self.index(row, qi, q_json.get("idx"))
+            q = self.index(q_json.get("idx"), qi)
             for ai, a_json in enumerate(q_json.get("answers") or []):
                 if not isinstance(a_json, dict):
                     raise DataError(f"{row.where}: passage.questions[{qi}].answers[{ai}] must be an object with text, idx and label")
                 answer = text_value(row, f"passage.questions[{qi}].answers[{ai}].text", a_json.get("text"))
                 label = a_json.get("label", -1)
-                yield self._example(row, split, passage, question, answer, (p, q, self.index(row, ai, a_json.get("idx"))), -1 if label is None else label)
+                yield self._example(row, split, passage, question, answer, (p, q, self.index(a_json.get("idx"), ai)), -1 if label is None else label)
 
     def _hub(self, row: Row, split: str, ordinal: int) -> Iterator[InputExample]:
         ids = row.fields.get("idx") if isinstance(row.fields.get("idx"), dict) else {}
         yield self._example(row, split, text_value(row, "paragraph"), text_value(row, "question"), text_value(row, "answer"),
-                            (self.index(row, ordinal, ids.get("paragraph")), self.index(row, ordinal, ids.get("question")),
-                             self.index(row, ordinal, ids.get("answer"))), row.fields.get("label", -1))  # fmt: skip
+                            (self.index(ids.get("paragraph"), ordinal), self.index(ids.get("question"), ordinal),
+                             self.index(ids.get("answer"), ordinal)), row.fields.get("label", -1))  # fmt: skip
 
     def classifier_input(self, example: InputExample) -> tuple[str, str | None]:
         return example.text_a, " ".join([example.text_b or "", "answer:", example.meta["answer"]])
@@ -453,20 +453,20 @@ class RecordProcessor(SuperGlueProcessor):
         if isinstance(passage, dict):  # official: one record per passage, entity character spans, several queries
             raw = text_value(row, "passage.text", passage.get("text"))
             entities = self._official_entities(row, raw, passage.get("entities"))
-            p = self.index(row, ordinal)
+            p = self.index(row.fields.get("idx"), ordinal)
             queries = _field(row, "qas")
-            if not isinstance(queries, list):
-                raise DataError(f"{row.where}: qas must be a list of queries")
-            items = [(self.index(row, qi, q.get("idx")), text_value(row, f"qas[{qi}].query", q.get("query")),
+            if not isinstance(queries, list) or not all(isinstance(q, dict) for q in queries):
+                raise DataError(f"{row.where}: qas must be a list of {{'query', 'idx', 'answers'}} objects")
+            items = [(self.index(q.get("idx"), qi), text_value(row, f"qas[{qi}].query", q.get("query")),
                       [text_value(row, f"qas[{qi}].answers[{ai}].text", a.get("text") if isinstance(a, dict) else None)
                        for ai, a in enumerate(q.get("answers") or [])]) for qi, q in enumerate(queries)]  # fmt: skip
         else:  # hub: one record per query, entity strings, answer strings
             raw = text_value(row, "passage")
             entities = sorted({standardize_punctuation(self._entity_text(row, e)) for e in _field(row, "entities")})
             ids = row.fields.get("idx") if isinstance(row.fields.get("idx"), dict) else {}
-            p = self.index(row, ordinal, ids.get("passage"))
+            p = self.index(ids.get("passage"), ordinal)
             answers = row.fields.get("answers") or []
-            items = [(self.index(row, ordinal, ids.get("query")), text_value(row, "query"),
+            items = [(self.index(ids.get("query"), ordinal), text_value(row, "query"),
                       [text_value(row, f"answers[{i}]", a) for i, a in enumerate(answers)])]  # fmt: skip
         text = standardize_punctuation(raw).replace("@highlight\n", "- ")  # as upstream, after the entity offsets
         return [e for q, query, answers in items for e in self._query_examples(row, split, text, entities, p, q, query, answers)]
