@@ -71,6 +71,24 @@ def read_csv(path: str | Path) -> list[Row]:
     return rows
 
 
+def read_headerless_csv(path: str | Path, columns: Sequence[str]) -> list[Row]:
+    """A CSV file without a header row whose rows hold exactly `columns`, in order (the layout of the AG News,
+    Yahoo Answers and Yelp csv releases that THUDM/GLM reads). A row with another number of values is an error
+    naming `path:line`."""
+    path = Path(path)
+    rows = []
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        for values in reader:
+            where = f"{path}:{reader.line_num}"
+            if not values:
+                continue  # a blank line holds no record
+            if len(values) != len(columns):
+                raise DataError(f"{where}: expected {len(columns)} comma-separated values ({', '.join(columns)}), got {len(values)}")
+            rows.append(Row(dict(zip(columns, values)), where))
+    return rows
+
+
 # File stems accepted per split: ours first, then the Hugging Face and THUDM/GLM names for dev.
 SPLIT_STEMS = {"dev": ("dev", "validation", "val")}
 
