@@ -21,6 +21,10 @@ from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
 
 
 _SOP, _EOP, _MASK = "<|startofpiece|>", "<|endofpiece|>", "[MASK]"
+# GLM's task masks: [gMASK] (one long span at the end, generation) and [sMASK] (whole sentences). Upstream's
+# vocabulary has them only with --task-mask; glm-roberta-large was pretrained without, so its files lack them.
+# A vocabulary gets them by listing them in added_tokens.json (ids right after the existing tokens).
+TASK_MASKS = ("[gMASK]", "[sMASK]")
 
 
 class TokenizerFilesError(FileNotFoundError):
@@ -52,6 +56,8 @@ class GLMTokenizer:
         self.eos_id = self.pad_id = self.sep_id = ids["</s>"]
         self.unk_id = ids["<unk>"]
         self.sop_id, self.eop_id = ids[_SOP], ids[_EOP]
+        # None when the vocabulary has no such token (the real glm-roberta-large files); users of them check.
+        self.gmask_id, self.smask_id = (backend.token_to_id(name) for name in TASK_MASKS)
         original, hf = ids["<mask>"], ids[_MASK]
         if mask in ("original", original):
             self.mask_id, self.mask_convention = original, "original"
@@ -100,10 +106,13 @@ class GLMTokenizer:
             ]
         )
         added = path / "added_tokens.json"
-        if added.is_file():
-            for name, idx in json.loads(added.read_text()).items():
-                if backend.token_to_id(name) != idx:
-                    raise ValueError(f"{added}: token {name!r} has id {idx}, but the vocabulary gives {backend.token_to_id(name)}")
+        listed = json.loads(added.read_text()) if added.is_file() else {}
+        task_masks = sorted((idx, name) for name, idx in listed.items() if name in TASK_MASKS)
+        if task_masks:  # appended in id order, so they land on the listed ids (checked below)
+            backend.add_special_tokens([AddedToken(name, special=True, normalized=False) for _, name in task_masks])
+        for name, idx in listed.items():
+            if backend.token_to_id(name) != idx:
+                raise ValueError(f"{added}: token {name!r} has id {idx}, but the vocabulary gives {backend.token_to_id(name)}")
         return cls(backend, mask=mask_id)
 
     # ------------------------------------------------------------------ basic API

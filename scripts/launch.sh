@@ -2,10 +2,12 @@
 # arguments in the ARGS array. With GPUs (N_GPU, default: all visible) through the deepspeed launcher with DS_CONFIG
 # (default config_tasks/ds_config_zero2.json) and GPU_PRECISION_ARGS (unset: --fp16, as upstream; --bf16 on Ampere
 # and newer; set but empty: fp32); without GPUs one CPU process, or DeepSpeed on CPU with DEEPSPEED_ON_CPU=1.
+# A model fragment with MAKE_TINY_CHECKPOINT gets its checkpoint written on first use, by MAKE_CHECKPOINT_SCRIPT
+# (default scripts/make_tiny_checkpoint.py) with those arguments and --out "$CHECKPOINT_PATH".
 launch_finetune() {
   local tag=$1 driver=${2:-finetune_glm.py}
   if [ -n "${MAKE_TINY_CHECKPOINT:-}" ] && [ ! -f "$CHECKPOINT_PATH/config.json" ]; then
-    "$PYTHON" scripts/make_tiny_checkpoint.py --out "$CHECKPOINT_PATH" $MAKE_TINY_CHECKPOINT
+    "$PYTHON" "${MAKE_CHECKPOINT_SCRIPT:-scripts/make_tiny_checkpoint.py}" --out "$CHECKPOINT_PATH" $MAKE_TINY_CHECKPOINT
   fi
   if [ -z "${N_GPU:-}" ]; then
     N_GPU=$("$PYTHON" -c "import torch; print(torch.cuda.device_count())")

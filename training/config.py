@@ -110,10 +110,15 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--save", "--save-dir", dest="save", default="runs", help="root of run directories")
     g.add_argument("--load", help="a run directory (or its best/) whose trained parameters to load")
     g.add_argument("--overwrite", action="store_true", help="replace a finished run of the same name")
+    g.add_argument("--save-interval", type=int, default=0,
+                   help="write a resumable checkpoint (model, optimizer, schedule, RNG, data position) every N optimizer steps")
+    g.add_argument("--keep-checkpoints", type=int, default=2, help="resumable checkpoints kept (the newest)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the run of this --experiment-name from its newest resumable checkpoint, exactly")
 
 
 # Flags that say where a run goes or how it is launched, not what it is: a replay does not take them over.
-_NOT_REPLAYED = frozenset({"config", "local_rank", "overwrite"})
+_NOT_REPLAYED = frozenset({"config", "local_rank", "overwrite", "resume"})
 
 
 def parse(p: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:

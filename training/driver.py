@@ -63,9 +63,12 @@ def open_run(args: argparse.Namespace, experiment: str) -> RunContext:
     rank = int(os.environ.get("RANK", 0))
     rundir = RunDir(Path(args.save) / experiment, enabled=rank == 0)
     previous = rundir.read_results() if rank == 0 else None
+    if args.resume and args.overwrite:
+        raise SystemExit("--resume continues a run, --overwrite replaces it: choose one")
     if previous and previous.get("status") == "finished" and not args.overwrite:
-        raise SystemExit(f"{rundir.path} already holds a finished run; pass --overwrite to replace it")
-    if rank == 0:
+        raise SystemExit(f"{rundir.path} already holds a finished run; " +
+                         ("there is nothing to resume" if args.resume else "pass --overwrite to replace it"))
+    if rank == 0 and not args.resume:  # a resumed run keeps its log, cut back to the checkpoint (training/resume.py)
         (rundir.path / "metrics.jsonl").unlink(missing_ok=True)
     setup_logging(rundir.path if rank == 0 else None)
     if args.num_threads:
@@ -100,6 +103,7 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
         clip_grad=args.clip_grad, adam_beta1=args.adam_beta1, adam_beta2=args.adam_beta2, adam_eps=args.adam_eps,
         seed=args.seed, eval_interval=args.eval_interval, eval_epoch=args.eval_epoch, log_interval=args.log_interval,
         precision=prec, validation_metric=args.validation_metric or built.validation_metric, metric_mode=built.metric_mode,
+        save_interval=args.save_interval, keep_checkpoints=args.keep_checkpoints,
     )
     ds_config = None
     if args.deepspeed:
@@ -115,7 +119,7 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     ctx.rundir.write_config(record)
     log.info("run directory: %s", ctx.rundir.path)
     trainer = Trainer(built.module, cfg, ctx.rundir, built.evaluator(cfg.eval_batch_size, device), device, ds_config,
-                      ctx.rank, ctx.world_size)
+                      ctx.rank, ctx.world_size, resume=args.resume)
     try:
         results = trainer.fit(built.train_samples, built.collate)
     except BaseException as err:

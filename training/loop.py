@@ -5,6 +5,9 @@ safetensors, the final test at the best point. DeepSpeed (ZeRO-1/2) plugs in thr
 What the loop needs from a task is small:
     module(batch) -> (scores or None, loss)           an nn.Module holding the backbone and the head
     evaluate(module, split) -> EvalResult             metrics and prediction rows for "dev" / "test"
+Training samples with a `set_epoch(epoch)` method are told each epoch's number before it starts (pretraining
+re-draws its masks per epoch). With `save_interval`, resumable checkpoints are written every that many optimizer
+steps, and `Trainer(..., resume=True)` continues from the newest exactly (training/resume.py).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,7 @@ from tqdm.auto import tqdm
 from model.peft import load_trainable, save_trainable
 
 from .optim import build_optimizer, build_scheduler, total_steps
+from .resume import Checkpoints, Position
 from .rundir import RunDir
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,8 @@ class TrainConfig:
     validation_metric: str = "accuracy"
     metric_mode: str = "max"  # "max": higher is better
     max_nonfinite_steps: int = 20  # consecutive NaN/inf losses before the run counts as diverged
+    save_interval: int = 0  # optimizer steps between resumable checkpoints; 0 = none
+    keep_checkpoints: int = 2  # resumable checkpoints kept (the newest)
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -110,6 +116,7 @@ class Trainer:
         deepspeed_config: dict | None = None,
         rank: int = 0,
         world_size: int = 1,
+        resume: bool = False,
     ):
         self.module = module
         self.cfg = cfg
@@ -119,6 +126,7 @@ class Trainer:
         self.deepspeed_config = deepspeed_config
         self.rank, self.world_size = rank, world_size
         self.best: dict[str, Any] | None = None
+        self.resume = resume
 
     # ------------------------------------------------------------------ evaluation and the best point
     def _better(self, value: float) -> bool:
@@ -167,6 +175,8 @@ class Trainer:
         cfg = self.cfg
         seed_everything(cfg.seed)
         self.module.to(self.device)
+        if cfg.epochs == 0 and self.resume:
+            raise ValueError("--resume continues training, but --epochs is 0")
         if cfg.epochs == 0:  # evaluation only (zero-shot, or a loaded run)
             self._dev(0, 0, save=False)  # nothing was trained: the parameters are the loaded ones
             return self.finish()
@@ -181,11 +191,21 @@ class Trainer:
         scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16" and engine is None)
         forward = engine if engine is not None else self.module
         self.module.train()
-        step, micro, nonfinite, running = 0, 0, 0, []
+        checkpoints = Checkpoints(self.rundir.path, cfg.keep_checkpoints, self.rank, self.world_size)
+        settings = asdict(cfg)  # a resumed run must have been started with the same
+        at = Position(epoch=0, batches_done=0, step=0, micro=0)
+        if self.resume:
+            at, self.best = checkpoints.restore(self.module, optimizer, scheduler, scaler, engine, settings, len(train_samples))
+        step, micro, nonfinite, running = at.step, at.micro, at.nonfinite, at.running
         log.info("training: %d examples, %d epochs, %d optimizer steps, device %s", len(train_samples), cfg.epochs, total, self.device)
-        progress = tqdm(total=total, desc="train", dynamic_ncols=True, disable=not self.rundir.enabled)
-        for epoch in range(cfg.epochs):
-            for indices in epoch_batches(len(train_samples), cfg.batch_size, cfg.seed, epoch, self.rank, self.world_size):
+        progress = tqdm(total=total, initial=step, desc="train", dynamic_ncols=True, disable=not self.rundir.enabled)
+        for epoch in range(at.epoch, cfg.epochs):
+            if hasattr(train_samples, "set_epoch"):
+                train_samples.set_epoch(epoch)
+            batches = epoch_batches(len(train_samples), cfg.batch_size, cfg.seed, epoch, self.rank, self.world_size)
+            for done, indices in enumerate(batches, start=1):
+                if epoch == at.epoch and done <= at.batches_done:
+                    continue  # consumed before the checkpoint this run resumed from
                 batch = move(collate([train_samples[i] for i in indices]), self.device)
                 with autocast(self.device, cfg.precision) if engine is None else nullcontext():
                     _, loss = forward(batch)
@@ -228,6 +248,9 @@ class Trainer:
                     running = []
                 if cfg.eval_interval and step % cfg.eval_interval == 0:
                     self._dev(step, epoch)
+                if cfg.save_interval and step % cfg.save_interval == 0:
+                    checkpoints.save(Position(epoch, done, step, micro, nonfinite, list(running)), self.module, optimizer,
+                                     scheduler, scaler, engine, self.best, settings, len(train_samples))
             if (epoch + 1) % cfg.eval_epoch == 0 or epoch + 1 == cfg.epochs:
                 self._dev(step, epoch + 1)
         progress.close()
