@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from training.driver import add_training_flags, command_line, open_run, precision, run  # noqa: E402
+from training.config import add_generation_flags, add_task_flags, add_training_flags, identity, new_parser, parse  # noqa: E402
+from training.driver import command_line, open_run, precision, run  # noqa: E402
 
 log = logging.getLogger("finetune_baseline")
 
@@ -39,7 +40,7 @@ BASELINE_NAMES = ("roberta", "bart", "t5")  # training.baselines.BASELINES, with
 
 # ---------------------------------------------------------------------------------------------- flags
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = new_parser(__doc__)
     g = p.add_argument_group("baseline")
     g.add_argument("--baseline", required=True, choices=BASELINE_NAMES, help="the baseline model family")
     g.add_argument("--model-name-or-path", help="Hugging Face model directory or hub name (default: the baseline's large model)")
@@ -47,32 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--hidden-dropout", type=float, help="override all dropout probabilities of the backbone")
     g.add_argument("--output-dropout", type=float, help="dropout of the linear head (default: the checkpoint's)")
     g.add_argument("--checkpoint-activations", action="store_true", help="recompute layers in backward to save memory")
-
-    g = p.add_argument_group("task")
-    g.add_argument("--task", required=True, help="task name (e.g. ag_news, dbpedia_14; seq2seq tasks with bart and t5)")
-    g.add_argument("--data-dir", help="local data: the split files the task's processor reads (else the hub)")
-    g.add_argument("--seq-length", type=int, default=256, help="maximum input length in tokens (classification)")
-    g.add_argument("--dev-fraction", type=float, default=0.1, help="share of train held out as dev when there is no dev split")
-    g.add_argument("--data-seed", type=int, default=42, help="seed of the stratified dev split")
-    g.add_argument("--max-train-examples", type=int, default=0, help="use only the first N training examples (0 = all)")
-    g.add_argument("--validation-metric", help="dev metric that selects the best checkpoint (default: the task's first)")
-    g.add_argument("--length-penalty", type=float, default=0.0,
-                   help="score / len**penalty: label texts (t5 classification) and beams (seq2seq); 0 = sum")
-
-    g = p.add_argument_group("seq2seq")
-    g.add_argument("--src-seq-length", type=int, default=512, help="maximum source length in tokens")
-    g.add_argument("--tgt-seq-length", type=int, default=128, help="maximum target length in tokens (training and decoding)")
-    g.add_argument("--min-tgt-length", type=int, default=0, help="generate at least this many tokens")
-    g.add_argument("--num-beams", type=int, default=1, help="beam width (1 = greedy)")
-    g.add_argument("--no-repeat-ngram-size", type=int, default=0, help="forbid repeating n-grams of this size (0 = off)")
-    g.add_argument("--label-smoothing", type=float, default=0.0, help="label smoothing of the target-token loss")
-    g.add_argument("--select-topk", action="store_true",
-                   help="accepted for THUDM/GLM configs: beam candidates are always the top ones (no sampling)")
-    g.add_argument("--eval-max-examples", type=int, default=0, help="decode only the first N dev examples (0 = all; test: all)")
-    g.add_argument("--no-cache", action="store_true", help="decode without the key/value cache (slow; for checks)")
-
+    add_task_flags(p)
+    add_generation_flags(p)
     add_training_flags(p)
     return p
+
+
+def head_of(method: str, family: str) -> str:
+    """The head a baseline method trains: a linear head, an LM for generation, or label texts scored by the LM."""
+    if method.endswith("_linear"):
+        return "linear"
+    return "lm" if family == "seq2seq" else "text_to_text"
 
 
 def default_experiment_name(a: argparse.Namespace, method: str) -> str:
@@ -81,7 +67,7 @@ def default_experiment_name(a: argparse.Namespace, method: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- run
 def main(argv: list[str] | None = None) -> dict:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv)
     precision(args)  # rejects --fp16 with --bf16 before anything is loaded
 
 
@@ -109,6 +95,8 @@ def main(argv: list[str] | None = None) -> dict:
         return {
             "args": {**vars(args), "method": method, "experiment_name": ctx.experiment,
                      "model_name_or_path": spec.model_name_or_path, "source_prefix": prefix},
+            "identity": {**identity(baseline.name, head_of(method, family), "none", label=method), "task": args.task,
+                         "kind": "generation" if family == "seq2seq" else "classification"},
             "command": command_line(argv, "finetune_baseline.py"),
             "model": built.module.model.config.to_dict(),
             "data": built.data_record,

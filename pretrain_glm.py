@@ -30,13 +30,14 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from training.driver import add_training_flags, command_line, open_run, precision, run  # noqa: E402
+from training.config import add_training_flags  # noqa: E402
+from training.driver import command_line, open_run, precision, run  # noqa: E402
 
 log = logging.getLogger("pretrain_glm")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False)
     g = p.add_argument_group("corpus")
     g.add_argument("--train-data", nargs="+", required=True, help="corpus files: .txt (one document per line) or .jsonl")
     g.add_argument("--text-key", default="text", help="the field holding the text in .jsonl files")

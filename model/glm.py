@@ -340,7 +340,8 @@ class GLMModel(nn.Module):
 
 
 class PrefixProvider:
-    """Protocol for parameter-efficient per-layer key/value prefixes (P-tuning v2), see model/prefix.py.
+    """Protocol for extra per-layer key/value positions that every query may read (P-tuning v2 and other
+    prefix methods, model/peft/); the model knows nothing about how they are made.
 
     `length` is the number of prefix positions P; `key_values(B)` returns, per layer, the keys and values
     [B, N, P, D] to put before the real ones. Every query attends to them; caches returned with use_cache stay

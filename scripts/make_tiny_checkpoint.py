@@ -53,6 +53,8 @@ def demo_corpus() -> list[str]:
     words = LABEL_WORDS.split()
     lines = [BUILTIN_TEXT] + [" " + " ".join(words), "\n".join(words)] * 200
     for f in sorted(DEMO_DATA.rglob("*")):
+        if f.is_relative_to(DEMO_DATA / "superglue"):
+            continue  # the demo vocabulary (and the tests that learn with it) predates the SuperGLUE demo data
         if f.suffix == ".jsonl":
             for line in f.read_text(encoding="utf-8").splitlines():
                 if line.strip():

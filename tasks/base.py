@@ -12,7 +12,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from model.tokenizer import GLMTokenizer
 from tasks.data_io import DataError, MissingSplitError, Row, load_hub_split, read_split, split_file, split_record, stratified_split
@@ -27,8 +27,13 @@ class PromptTooLongError(DataError):
 
 @dataclass
 class InputExample:
-    """One example. `label` is a label name from the processor's `get_labels()` (None when unlabeled);
-    `meta` carries task-specific fields (e.g. candidates); `idx` is the example's index in its split."""
+    """One example of any task kind.
+
+    Classification: `label` is a label name from the processor's `get_labels()` (None when unlabeled). Generation
+    (`kind="generation"`): `text_a` is the source and `target` the text to generate (None when unlabeled; the
+    source may be empty, since the prompt's own words still form an input). `meta` carries task-specific fields
+    (e.g. candidates, the raw record); `idx` is the example's index in its split.
+    """
 
     guid: str
     text_a: str
@@ -37,6 +42,8 @@ class InputExample:
     meta: dict[str, Any] = field(default_factory=dict)
     idx: int = -1
     num_choices: int = 1
+    target: str | None = None
+    kind: Literal["classification", "generation"] = "classification"
 
     def __post_init__(self) -> None:
         # An empty text would be rendered as a prompt with nothing to classify; that is always a data bug.
@@ -44,8 +51,12 @@ class InputExample:
             value = getattr(self, name)
             if name == "text_b" and value is None:
                 continue
-            if not isinstance(value, str) or not value.strip():
+            if not isinstance(value, str):
+                raise DataError(f"example {self.guid!r}: field {name} is not a string ({value!r})")
+            if not value.strip() and not (name == "text_a" and self.kind == "generation"):
                 raise DataError(f"example {self.guid!r}: field {name} is empty ({value!r}); every example needs text")
+        if self.target is not None and not self.target.strip():
+            raise DataError(f"example {self.guid!r}: empty target; an empty reference scores 0 and teaches nothing")
 
 
 class DataProcessor:
@@ -81,6 +92,12 @@ class DataProcessor:
         return self._train_and_dev(data_dir)[0]
 
     def get_dev_examples(self, data_dir: str | Path | None = None) -> list[InputExample]:
+        if str(data_dir) not in self._train_dev:
+            dev_rows = self._rows(data_dir, "dev")
+            if dev_rows is not None:  # a dev split of its own: train need not be read (nor be valid) for it
+                dev = self._examples(dev_rows, "dev")
+                self.data_record["dev"] = {"from": self._origin(data_dir, "dev"), "size": len(dev)}
+                return dev
         return self._train_and_dev(data_dir)[1]
 
     def get_test_examples(self, data_dir: str | Path | None = None) -> list[InputExample]:
@@ -90,6 +107,12 @@ class DataProcessor:
         examples = self._examples(rows, "test")
         self.data_record["test"] = {"from": self._origin(data_dir, "test"), "size": len(examples)}
         return examples
+
+    def get_examples(self, data_dir: str | Path | None, split: str) -> list[InputExample]:
+        readers = {"train": self.get_train_examples, "dev": self.get_dev_examples, "test": self.get_test_examples}
+        if split not in readers:
+            raise ValueError(f"split must be one of {sorted(readers)}, got {split!r}")
+        return readers[split](data_dir)
 
     # ------------------------------------------------------------------ field helpers for create_example
     def text_field(self, row: Row, name: str) -> str:
@@ -133,7 +156,11 @@ class DataProcessor:
         hub_split = self.hub_splits.get(split)
         if hub_split is None:
             return None
-        return load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields)
+        return load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields, self.hub_remedy(split))
+
+    def hub_remedy(self, split: str) -> str:
+        """Local layouts besides `DIR/<split>.jsonl|csv` that this processor reads (named when the hub fails)."""
+        return ""
 
     def _examples(self, rows: list[Row], split: str) -> list[InputExample]:
         return [self.create_example(row, f"{split}-{i}", i) for i, row in enumerate(rows)]
@@ -141,11 +168,11 @@ class DataProcessor:
     def _train_and_dev(self, data_dir: str | Path | None) -> tuple[list[InputExample], list[InputExample]]:
         key = str(data_dir)
         if key not in self._train_dev:
+            dev_rows = self._rows(data_dir, "dev")  # first: a broken dev file is reported even when train is broken too
             rows = self._rows(data_dir, "train")
             if not rows:
                 raise DataError(f"the train split from {self._origin(data_dir, 'train')} has no records")
             train = self._examples(rows, "train")
-            dev_rows = self._rows(data_dir, "dev")
             if dev_rows is not None:
                 dev = self._examples(dev_rows, "dev")
                 self.data_record["dev"] = {"from": self._origin(data_dir, "dev"), "size": len(dev)}

@@ -71,6 +71,24 @@ def read_csv(path: str | Path) -> list[Row]:
     return rows
 
 
+def read_headerless_csv(path: str | Path, columns: Sequence[str]) -> list[Row]:
+    """A CSV file without a header row whose rows hold exactly `columns`, in order (the layout of the AG News,
+    Yahoo Answers and Yelp csv releases that THUDM/GLM reads). A row with another number of values is an error
+    naming `path:line`."""
+    path = Path(path)
+    rows = []
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        for values in reader:
+            where = f"{path}:{reader.line_num}"
+            if not values:
+                continue  # a blank line holds no record
+            if len(values) != len(columns):
+                raise DataError(f"{where}: expected {len(columns)} comma-separated values ({', '.join(columns)}), got {len(values)}")
+            rows.append(Row(dict(zip(columns, values)), where))
+    return rows
+
+
 # File stems accepted per split: ours first, then the Hugging Face and THUDM/GLM names for dev.
 SPLIT_STEMS = {"dev": ("dev", "validation", "val")}
 
@@ -97,9 +115,10 @@ def read_split(data_dir: str | Path, split: str) -> list[Row]:
     return read_jsonl(path) if path.suffix == ".jsonl" else read_csv(path)
 
 
-def load_hub_split(name: str, subset: str | None, split: str, fields: Sequence[str]) -> list[Row]:
+def load_hub_split(name: str, subset: str | None, split: str, fields: Sequence[str], other_formats: str = "") -> list[Row]:
     """One split of a Hugging Face data set by name. Any failure (offline, unknown name, no such split) becomes
-    an error that says how to pass the same data as local files, since that is the user's way out every time."""
+    an error that says how to pass the same data as local files, since that is the user's way out every time
+    (`other_formats`: further local layouts the task reads, named in the same message)."""
     import datasets  # heavy import, only needed on this path
 
     try:
@@ -110,7 +129,7 @@ def load_hub_split(name: str, subset: str | None, split: str, fields: Sequence[s
             f"could not load split {split!r} of the Hugging Face data set {label!r} ({type(e).__name__}: {e}). "
             f"Offline or not on the hub? Pass local files instead: --data-dir DIR holding train.jsonl, dev.jsonl "
             f"(optional) and test.jsonl, or the same names with .csv, whose records have the fields "
-            f"{', '.join(fields)} as in the hub data set."
+            f"{', '.join(fields)} as in the hub data set{'; ' + other_formats if other_formats else ''}."
         ) from e
     return [Row(dict(record), f"{name}[{split}] row {i}") for i, record in enumerate(dataset)]
 

@@ -2,15 +2,14 @@
 
 GLM reads a sequence as Part A (bidirectional, columns < `sep`) followed by Part B (causal), with two position
 rows: row 0 the position (for Part B tokens: the position of the [MASK] they fill) and row 1 the block position
-(0 in Part A, 1.. inside a filled span). Every builder below returns plain lists in a dataclass, so layouts can
-be inspected and tested without torch; the `collate_*` functions pad a list of them into tensors.
+(0 in Part A, 1.. inside a filled span). Every builder below returns plain lists in a dataclass (easy to inspect
+and compare); the `collate_*` functions pad a list of them into tensors.
 
-Layouts (facts in GLM_FACTS §3.7):
+Layouts (as THUDM/GLM's tasks/data_utils.py builds them for fine-tuning):
     single-token cloze   <s> A </s> <sop>                  scores read at <sop> over the verbalizer ids
     candidate rows       <s> A </s> <sop> a_1 .. a_n        one row per candidate, targets a_1 .. a_n, eop
     packed candidates    <s> A </s> [<sop> a_1 .. a_n] x C  all candidates in one row, explicit attention mask
     classifier           <s> A </s> B </s>                  everything visible (sep = length), pooled by a head
-    HF-port builders     `build_inputs_for_generation`, `build_inputs_for_multiple_choice`: the port's exact tensors
 
 Token ids come from the tokenizer: cls 0, eos = pad = sep 2, sop 50265, eop 50266, mask 50264 or 50267.
 """
@@ -27,9 +26,6 @@ from torch import Tensor
 from model.tokenizer import GLMTokenizer
 from tasks.base import PVP, InputExample
 from tasks.data_io import DataError
-
-IGNORE_INDEX = -100  # label value the HF port's loss skips
-
 
 def _last_mask_position(ids: Sequence[int], mask_id: int, guid: str) -> int:
     """Index of the last [MASK], as the original builder uses (the HF port uses the first)."""
@@ -208,14 +204,15 @@ def encode_classifier(example: InputExample, tokenizer: GLMTokenizer, label_list
 
 
 # ---------------------------------------------------------------------------------------------- collate
-def _pad(rows: Sequence[Sequence[int]], value: int, width: int) -> Tensor:
-    """[N, width] int64, each row right-padded with `value`."""
-    return torch.tensor([list(r) + [value] * (width - len(r)) for r in rows], dtype=torch.long)
+def pad_rows(rows: Sequence[Sequence[int]], value: int, width: int | None = None) -> Tensor:
+    """[N, width] int64, each row right-padded with `value` (width: the longest row when not given)."""
+    width = max(len(r) for r in rows) if width is None else width
+    return torch.tensor([[*r, *[value] * (width - len(r))] for r in rows], dtype=torch.long)
 
 
 def _positions(rows: Sequence[Sequence[Sequence[int]]], width: int) -> Tensor:
     """[N, 2, width]: both position rows padded with 0."""
-    return torch.stack([_pad(r, 0, width) for r in rows])
+    return torch.stack([pad_rows(r, 0, width) for r in rows])
 
 
 def collate_single_token(samples: Sequence[SingleTokenSample], pad_id: int = 2) -> dict[str, Tensor]:
@@ -223,7 +220,7 @@ def collate_single_token(samples: Sequence[SingleTokenSample], pad_id: int = 2) 
     Padding comes after <sop>, in the causal part, so no real token sees it."""
     width = max(len(s.input_ids) for s in samples)
     return {
-        "input_ids": _pad([s.input_ids for s in samples], pad_id, width),
+        "input_ids": pad_rows([s.input_ids for s in samples], pad_id, width),
         "position_ids": _positions([s.position_ids for s in samples], width),
         "sep": torch.tensor([s.sep for s in samples]),
         "verbalizer_ids": torch.tensor([s.verbalizer_ids for s in samples]),
@@ -243,11 +240,11 @@ def collate_candidate_rows(samples: Sequence[CandidateRows], pad_id: int = 2) ->
         return rows + [rows[0]] * (n_choices - len(rows))
 
     return {
-        "input_ids": torch.stack([_pad(filled(s.input_ids), pad_id, width) for s in samples]),
+        "input_ids": torch.stack([pad_rows(filled(s.input_ids), pad_id, width) for s in samples]),
         "position_ids": torch.stack([_positions(filled(s.position_ids), width) for s in samples]),
         "sep": torch.tensor([[s.sep] * n_choices for s in samples]),
-        "target_ids": torch.stack([_pad(filled(s.target_ids), 0, width) for s in samples]),
-        "loss_mask": torch.stack([_pad(filled(s.loss_mask), 0, width) for s in samples]).bool(),
+        "target_ids": torch.stack([pad_rows(filled(s.target_ids), 0, width) for s in samples]),
+        "loss_mask": torch.stack([pad_rows(filled(s.loss_mask), 0, width) for s in samples]).bool(),
         "choice_mask": torch.tensor([[c < len(s.input_ids) for c in range(n_choices)] for s in samples]),
         "labels": torch.tensor([s.label for s in samples]),
     }
@@ -262,15 +259,15 @@ def collate_packed(samples: Sequence[PackedCandidates], pad_id: int = 2) -> dict
     log_softmax(logits[b, t])[target_ids[b, t]] (optionally divided by the candidate's token count)."""
     width = max(len(s.input_ids) for s in samples)
     n_choices = max(s.num_candidates for s in samples)
-    candidate_index = _pad([s.candidate_index for s in samples], -1, width)
+    candidate_index = pad_rows([s.candidate_index for s in samples], -1, width)
     mask = packed_attention_mask(
         torch.tensor([s.context_length for s in samples]), torch.tensor([len(s.input_ids) for s in samples]), candidate_index
     )
     return {
-        "input_ids": _pad([s.input_ids for s in samples], pad_id, width),
+        "input_ids": pad_rows([s.input_ids for s in samples], pad_id, width),
         "position_ids": _positions([s.position_ids for s in samples], width),
         "attention_mask": mask,
-        "target_ids": _pad([s.target_ids for s in samples], 0, width),
+        "target_ids": pad_rows([s.target_ids for s in samples], 0, width),
         "candidate_index": candidate_index,
         "choice_mask": torch.tensor([[c < s.num_candidates for c in range(n_choices)] for s in samples]),
         "labels": torch.tensor([s.label for s in samples]),
@@ -281,119 +278,8 @@ def collate_classifier(samples: Sequence[ClassifierSample], pad_id: int = 2) -> 
     """input_ids [B, L], position_ids [B, 2, L], sep [B] (each sample's real length), labels [B]."""
     width = max(len(s.input_ids) for s in samples)
     return {
-        "input_ids": _pad([s.input_ids for s in samples], pad_id, width),
+        "input_ids": pad_rows([s.input_ids for s in samples], pad_id, width),
         "position_ids": _positions([s.position_ids for s in samples], width),
         "sep": torch.tensor([s.sep for s in samples]),
         "labels": torch.tensor([s.label for s in samples]),
-    }
-
-
-# ---------------------------------------------------------------------------------------------- HF-port builders
-def _context_batch(model_input: Any, tokenizer: GLMTokenizer) -> tuple[list[list[int]], list[list[int]], list[int]]:
-    """(ids [B][L], padding mask [B][L], first [MASK] index per row) from a tokenizer batch (ours or the port's)."""
-    ids = torch.as_tensor(model_input.input_ids).tolist()
-    padding = torch.as_tensor(model_input.attention_mask).tolist()
-    first_masks = []
-    for b, row in enumerate(ids):
-        if tokenizer.mask_id not in row:
-            raise DataError(f"context {b} has no [MASK] (id {tokenizer.mask_id}); the HF-port builders need one")
-        first_masks.append(row.index(tokenizer.mask_id))
-    return ids, padding, first_masks
-
-
-def build_inputs_for_generation(
-    tokenizer: GLMTokenizer,
-    model_input: Any,
-    max_gen_length: int = 512,
-    targets: str | Sequence[str] | None = None,
-    padding: bool = False,
-) -> dict[str, Tensor]:
-    """The HF port's `tokenizer.build_inputs_for_generation`, tensor for tensor (GLM_FACTS §3.4).
-
-    model_input: a right-padded batch with `.input_ids` and `.attention_mask` [B, L] (our
-    `GLMTokenizer.hf_batch_encode` or the port's BatchEncoding). G generation slots follow the context, all at
-    the first [MASK]'s position with block positions 1..G. The context is visible (padding excluded) to every
-    row; generation rows also see a causal prefix of the generated block.
-
-    Without targets (G = max_gen_length): input_ids [B, L+1] (context + sop), position_ids [B, 2, L+G],
-    generation_attention_mask [B, 1, L+G, L+G] int64.
-    With targets (each BPE(target) + eop, cut to max_gen_length; G = max_gen_length if padding else the longest):
-    input_ids [B, L+G] (context + sop + target[:-1], padded with pad), labels [B, L+G] (-100 on the context and
-    padding; the sop column predicts the first target token, so no shift), position_ids [B, 2, L+G],
-    attention_mask [B, 1, L+G, L+G] int64.
-    """
-    ids, padding_mask, first_masks = _context_batch(model_input, tokenizer)
-    batch, length = len(ids), len(ids[0])
-    result: dict[str, Tensor] = {}
-    if targets is None:
-        gen = max_gen_length
-        result["input_ids"] = torch.tensor([row + [tokenizer.sop_id] for row in ids])
-    else:
-        targets = [targets] if isinstance(targets, str) else list(targets)
-        if len(targets) != batch:
-            raise ValueError(f"{len(targets)} targets for a batch of {batch} contexts")
-        encoded = [(tokenizer.encode(t) + [tokenizer.eop_id])[:max_gen_length] for t in targets]
-        gen = max_gen_length if padding else max(len(t) for t in encoded)
-        pieces = [[tokenizer.sop_id, *t] + [tokenizer.pad_id] * (gen - len(t)) for t in encoded]  # each G + 1 long
-        result["input_ids"] = torch.tensor([row + piece[:-1] for row, piece in zip(ids, pieces)])
-        result["labels"] = torch.tensor([[IGNORE_INDEX] * length + t + [IGNORE_INDEX] * (gen - len(t)) for t in encoded])
-    total = length + gen
-    result["position_ids"] = torch.tensor(
-        [[[*range(length)] + [m] * gen, [0] * length + [*range(1, gen + 1)]] for m in first_masks]
-    )  # [B, 2, L+G]
-    mask = torch.zeros(batch, 1, total, total, dtype=torch.long)
-    mask[:, 0, :, :length] = torch.tensor(padding_mask).unsqueeze(1)  # context columns = padding mask, every row
-    mask[:, 0, length:, length:] = torch.tril(torch.ones(gen, gen, dtype=torch.long))
-    result["generation_attention_mask" if targets is None else "attention_mask"] = mask
-    return result
-
-
-def build_inputs_for_multiple_choice(tokenizer: GLMTokenizer, model_input: Any, choices: Sequence[Sequence[str]]) -> dict[str, Any]:
-    """The HF port's `tokenizer.build_inputs_for_multiple_choice` (GLM_FACTS §3.5), tensor for tensor.
-
-    Per sample: the padded context (its full length is Part A), then for each choice c = BPE(choice) (no eop,
-    no added space) the block `<sop> + c[:-1]` at the first [MASK]'s position, block positions 1..len(c); the
-    logits at `choice_indices[k]` score `choice_ids[k]`. Blocks see the context's real tokens and a causal prefix
-    of themselves. The batch is padded with id 0, all-False mask rows/columns and repeated last positions.
-
-    Returns input_ids [B, T], position_ids [B, 2, T], attention_mask [B, 1, T, T] int64, and the ragged lists
-    choice_ids [B][C][n] and choice_indices [B][C][n].
-    """
-    ids, padding_mask, first_masks = _context_batch(model_input, tokenizer)
-    if len(choices) != len(ids):
-        raise ValueError(f"choices for {len(choices)} samples, but {len(ids)} contexts")
-    tokens, positions, masks, all_choice_ids, all_choice_indices = [], [], [], [], []
-    for row, pad_row, mask_position, sample_choices in zip(ids, padding_mask, first_masks, choices):
-        length = len(row)
-        seq, pos, block = list(row), [*range(length)], [0] * length
-        choice_ids, choice_indices = [], []
-        for choice in sample_choices:
-            c = tokenizer.encode(choice)
-            if not c:
-                raise DataError(f"choice {choice!r} encodes to no tokens")
-            choice_indices.append([*range(len(seq), len(seq) + len(c))])
-            choice_ids.append(c)
-            seq += [tokenizer.sop_id, *c[:-1]]
-            pos += [mask_position] * len(c)
-            block += [*range(1, len(c) + 1)]
-        mask = torch.zeros(len(seq), len(seq), dtype=torch.long)
-        mask[:, :length] = torch.tensor(pad_row)  # every row sees the context's real tokens
-        for span in choice_indices:
-            start, end = span[0], span[-1] + 1
-            mask[start:end, start:end] = torch.tril(torch.ones(end - start, end - start, dtype=torch.long))
-        tokens.append(seq)
-        positions.append([pos, block])
-        masks.append(mask)
-        all_choice_ids.append(choice_ids)
-        all_choice_indices.append(choice_indices)
-    width = max(len(s) for s in tokens)
-    padded_masks = torch.zeros(len(tokens), 1, width, width, dtype=torch.long)
-    for b, mask in enumerate(masks):
-        padded_masks[b, 0, : mask.shape[0], : mask.shape[1]] = mask
-    return {
-        "input_ids": _pad(tokens, 0, width),  # the port pads with <s> (0), not with pad
-        "position_ids": torch.tensor([[r + [r[-1]] * (width - len(r)) for r in p] for p in positions]),
-        "attention_mask": padded_masks,
-        "choice_ids": all_choice_ids,
-        "choice_indices": all_choice_indices,
     }

@@ -92,8 +92,9 @@ def test_finished_run_is_not_overwritten(tiny_ckpt, tmp_path):
 def test_unknown_task_and_pattern(tiny_ckpt, tmp_path):
     with pytest.raises(SystemExit, match="unknown task 'nope'"):
         finetune(["--task", "nope", "--load-pretrained", str(tiny_ckpt), "--save", str(tmp_path)])
-    with pytest.raises(KeyError, match="no pattern 9"):
+    with pytest.raises(SystemExit, match="no pattern 9"):  # before a run directory is made
         run(tiny_ckpt, tmp_path, "p9", "--pattern-id", 9)
+    assert not (tmp_path / "p9").exists()
 
 
 def test_missing_split_file_is_named(tiny_ckpt, tmp_path):
@@ -193,7 +194,7 @@ def test_promptsource_prompts_learn_through_the_driver(tiny_ckpt, tmp_path, prom
 
 
 def test_promptsource_non_original_needs_flag(tiny_ckpt, tmp_path):
-    from tasks.promptsource_adapter import PromptsourceError
+    from tasks.promptsource import PromptsourceError
 
     with pytest.raises(PromptsourceError, match="--allow-non-original"):
         finetune(["--task", "promptsource:imdb", "--data-dir", str(DEMO), "--load-pretrained", str(tiny_ckpt),

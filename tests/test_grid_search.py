@@ -1,7 +1,8 @@
 """Grid search: spec expansion and trial ids, resuming, failures, selection, and surviving a kill.
 
 The driver is replaced by a small fake (FAKE_DRIVER) that writes a run directory in the contract's format with
-numbers that follow from its flags, and that can be told to raise, to produce NaN, or to hang.
+numbers that follow from its flags (the linear head, --no-cloze-eval, scores 0.1 lower), and that can be told
+to raise, to produce NaN, or to hang.
 """
 
 import json
@@ -18,9 +19,12 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from scripts.grid_search import (
-    RECORDS_FILE, RunDirError, Slot, SpecError, Stat, build_sweep, load_run, load_spec, main, make_slots,
-    parse_set, run_sweep, summarize_sweep, trial_id)
+from analysis.runner import RECORDS_FILE, Slot, make_slots, run_sweep
+from analysis.stats import Stat
+from analysis.summary import summarize_sweep
+from analysis.sweep import NEGATABLE_FLAGS, SpecError, build_sweep, load_spec, parse_set, trial_id
+from scripts.grid_search import main
+from training.rundir import RunDirError, load_run
 
 FAKE_DRIVER = r'''
 import argparse, json, math, os, sys, time
@@ -37,14 +41,17 @@ p.add_argument("--calls", required=True)
 p.add_argument("--raise-at-lr", type=float)
 p.add_argument("--nan-at-lr", type=float)
 p.add_argument("--sleep", type=float, default=0.0)
+p.add_argument("--cloze-eval", action=argparse.BooleanOptionalAction, default=True)
 a = p.parse_args()
 with open(a.calls, "a") as f:
     f.write(f"{a.experiment_name} {os.environ.get('CUDA_VISIBLE_DEVICES', '-')} {time.time()}\n")
 run = Path(a.save_dir) / a.experiment_name
 run.mkdir(parents=True, exist_ok=True)
-args = {"task": a.task, "lr": a.lr, "batch_size": a.batch_size, "seed": a.seed, "method": "cloze",
-        "experiment_name": a.experiment_name}
-(run / "config.json").write_text(json.dumps({"args": args, "command": sys.argv}))
+method = "cloze" if a.cloze_eval else "classifier"
+args = {"task": a.task, "lr": a.lr, "batch_size": a.batch_size, "seed": a.seed, "cloze_eval": a.cloze_eval,
+        "method": method, "experiment_name": a.experiment_name}
+identity = {"family": "glm", "head": method, "peft": "none", "method": method}
+(run / "config.json").write_text(json.dumps({"args": args, "identity": identity, "command": sys.argv}))
 
 def results(status, dev=None, test=None):
     best = {"step": 10, "epoch": 1, "dev": {"accuracy": dev}} if dev is not None else None
@@ -59,7 +66,8 @@ time.sleep(a.sleep)
 if a.raise_at_lr is not None and math.isclose(a.lr, a.raise_at_lr):
     raise RuntimeError("CUDA out of memory (simulated)")
 nan = a.nan_at_lr is not None and math.isclose(a.lr, a.nan_at_lr)
-dev = float("nan") if nan else round(0.5 + 1000 * a.lr + a.batch_size / 100 + a.seed / 100, 6)
+dev = float("nan") if nan else round(0.5 + 1000 * a.lr + a.batch_size / 100 + a.seed / 100
+                                    - 0.1 * (not a.cloze_eval), 6)
 with open(run / "metrics.jsonl", "w") as f:
     f.write(json.dumps({"event": "train", "step": 10, "epoch": 1, "loss": dev if nan else 0.5}) + "\n")
     f.write(json.dumps({"event": "eval", "step": 10, "epoch": 1, "split": "dev", "accuracy": dev}) + "\n")
@@ -129,6 +137,29 @@ def test_set_flags_add_and_replace_axes_and_booleans_toggle_flags():
     assert sweep.command_for(on, ["python"])[2:4] == ["--task", "rte"]
     with pytest.raises(SpecError, match="x.yaml: --lr is swept by the grid and also given after '--'"):
         build_sweep({"name": "s", "grid": {"lr": [1.0]}}, "x.yaml", extra_args=["--lr=3"])
+
+
+def test_boolean_axes_spell_false_the_way_the_driver_reads_it():
+    # cloze_eval is a --cloze-eval/--no-cloze-eval flag that is on by default: leaving it out would run the
+    # trial recorded as off with the cloze head. fp16 is a store_true flag: off means leaving it out.
+    sweep = build_sweep({"name": "s", "grid": {"fp16": [True, False], "cloze_eval": [True, False]},
+                         "base_args": {"mask_pad_token": False, "prefix_projection": False}}, "x.yaml")
+    assert [(t.trial_id, t.args) for t in sweep.trials] == [
+        ("clozeon-fp16on", ("--cloze-eval", "--fp16")), ("clozeon-fp16off", ("--cloze-eval",)),
+        ("clozeoff-fp16on", ("--no-cloze-eval", "--fp16")), ("clozeoff-fp16off", ("--no-cloze-eval",))]
+    assert sweep.base_args == ("--no-mask-pad-token",)
+    with pytest.raises(SpecError, match="x.yaml: --no-cloze-eval is swept by the grid and also given after"):
+        build_sweep({"name": "s", "grid": {"cloze_eval": [True, False]}}, "x.yaml", extra_args=["--no-cloze-eval"])
+
+
+def test_negatable_flags_are_the_drivers_boolean_optional_flags():
+    """NEGATABLE_FLAGS must name exactly the flags the drivers accept as --X/--no-X (their --help says so)."""
+    found = set()
+    for driver in ("finetune_glm.py", "finetune_baseline.py"):
+        text = subprocess.run([sys.executable, str(ROOT / driver), "--help"], capture_output=True, text=True,
+                              check=True, env={**os.environ, "COLUMNS": "200"}).stdout
+        found |= {flag.replace("-", "_") for flag in re.findall(r"--([a-z0-9][a-z0-9-]*), --no-\1\b", text)}
+    assert found == NEGATABLE_FLAGS
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -204,6 +235,10 @@ def test_raising_and_nan_trials_are_recorded_and_the_sweep_goes_on(fake, tmp_pat
     results = json.loads((sweep.run_dir(sweep.trials[1]) / "results.json").read_text())
     assert results["status"] == "failed" and "out of memory" in results["error"]
     assert set(records(sweep)) == set(out)
+    # The records are strict JSON: the diverged trial's NaN is the string "nan", never a bare NaN or a number.
+    strict = json.loads((sweep.folder / RECORDS_FILE).read_text(),
+                        parse_constant=lambda c: pytest.fail(f"{RECORDS_FILE} holds a bare {c}"))
+    assert {r["trial_id"]: r["dev"] for r in strict["trials"]}["lr0.0003"] == {"accuracy": "nan"}
 
     summary = summarize_sweep(sweep, out)
     assert summary["best"]["setting"] == {"lr": 0.0004}
@@ -342,7 +377,7 @@ def test_run_dir_without_results_is_a_clear_error(tmp_path):
 
 
 def test_a_sweep_folder_reports_the_same_best_setting(fake, tmp_path):
-    from scripts.report import write_report
+    from analysis.report import write_report
 
     spec = fake_spec(fake, tmp_path, {"lr": [1e-4, 2e-4], "batch_size": [8, 16], "seed": [1, 2]},
                      raise_at_lr=1e-4)
@@ -356,6 +391,42 @@ def test_a_sweep_folder_reports_the_same_best_setting(fake, tmp_path):
     assert f"| cloze | - | lr=0.0002, batch_size=16 | 2 | {dev} | {test} |" in best
     page = report.read_text()
     assert "| sweep/lr0.0001-bs8-s1 | failed | RuntimeError: CUDA out of memory (simulated) |" in page
+
+
+def test_a_cloze_eval_axis_compares_the_linear_head_in_the_report(fake, tmp_path):
+    from analysis.report import write_report
+
+    sweep = build_sweep(fake_spec(fake, tmp_path, {"cloze_eval": [True, False], "seed": [1, 2]}, lr=1e-4), "spec")
+    out = run_sweep(sweep)
+    assert {r.status for r in out.values()} == {"finished"}
+    # --no-cloze-eval reached the driver: its run directories record the linear head.
+    methods = {t.trial_id: json.loads((sweep.run_dir(t) / "config.json").read_text())["identity"]["method"]
+               for t in sweep.trials}
+    assert methods == {"clozeon-s1": "cloze", "clozeon-s2": "cloze",
+                       "clozeoff-s1": "classifier", "clozeoff-s2": "classifier"}
+    summary = summarize_sweep(sweep, out)
+    assert summary["best"]["setting"] == {"cloze_eval": True}
+    assert summary["best"]["dev"]["accuracy"]["mean"] == pytest.approx(0.695)  # 0.5 + 0.1 + 0.08 + 0.015
+
+    report = write_report([str(sweep.folder)], tmp_path / "report")
+    folder = report.parent / "fake"
+    best = (folder / "best.md").read_text()
+    assert "| cloze | - | - | 2 | 0.6950 ± 0.0071 | 0.5950 ± 0.0071 |" in best
+    assert "| classifier | - | - | 2 | 0.5950 ± 0.0071 | 0.4950 ± 0.0071 |" in best
+    # The flag is the method column, not a second column beside it.
+    assert "cloze_eval" not in (folder / "grid.csv").read_text()
+    assert (folder / "cloze_vs_classifier.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_library_needs_no_torch_and_the_clis_run_from_anywhere(tmp_path):
+    code = ("import sys, analysis.report, analysis.summary, training.rundir; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'model', 'tasks'}))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", "analysis/ and the run-directory reader must not load torch"
+    for script in ("grid_search.py", "report.py"):
+        shown = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--help"], cwd=tmp_path,
+                               capture_output=True, text=True, check=True).stdout
+        assert shown.startswith(f"usage: {script}")
 
 
 def test_shell_wrapper_passes_the_spec_and_options_through(tmp_path):

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 from conftest import GOLDEN
 from tasks.data_io import DataError
-from tasks.layout import build_inputs_for_generation, build_inputs_for_multiple_choice
+from hf_port_layouts import build_inputs_for_generation, build_inputs_for_multiple_choice
 
 CASES = json.loads((GOLDEN / "tokenizer_cases.json").read_text())
 META = json.loads((GOLDEN / "cases.json").read_text())["meta"]

@@ -6,7 +6,8 @@ import torch
 
 from model.glm import GLMConfig, GLMModel
 from tasks.base import InputExample
-from tasks.classification import AgNewsProcessor, DbpediaProcessor, get_pvp
+from tasks.classification import AgNewsProcessor, DbpediaProcessor
+from tasks.registry import resolve
 from tasks.data_io import DataError
 from tasks.layout import (
     build_candidate_rows,
@@ -96,7 +97,7 @@ def test_encode_classifier(tokenizer):
 
 # ---------------------------------------------------------------------------------------------- collate
 def test_collate_single_token_pads_after_sop(tokenizer):
-    pvp = get_pvp("ag_news", 0, tokenizer, NEWS_LABELS, 64)
+    pvp = resolve("ag_news").pvp(0, tokenizer, NEWS_LABELS, 64)
     samples = [encode_single_token(pvp, e) for e in NEWS]
     batch = collate_single_token(samples)
     n0, n1 = len(samples[0].input_ids), len(samples[1].input_ids)
@@ -111,8 +112,8 @@ def test_collate_single_token_pads_after_sop(tokenizer):
 
 
 def test_collate_candidate_rows_with_different_candidate_counts(tokenizer):
-    news = encode_candidate_rows(get_pvp("ag_news", 3, tokenizer, NEWS_LABELS, 64), NEWS[0])
-    entity = encode_candidate_rows(get_pvp("dbpedia_14", 0, tokenizer, ENTITY_LABELS, 64), ENTITY)
+    news = encode_candidate_rows(resolve("ag_news").pvp(3, tokenizer, NEWS_LABELS, 64), NEWS[0])
+    entity = encode_candidate_rows(resolve("dbpedia_14").pvp(0, tokenizer, ENTITY_LABELS, 64), ENTITY)
     batch = collate_candidate_rows([news, entity])
     width = max(len(r) for s in (news, entity) for r in s.input_ids)
     assert batch["input_ids"].shape == (2, 14, width)
@@ -126,8 +127,8 @@ def test_collate_candidate_rows_with_different_candidate_counts(tokenizer):
 
 
 def test_collate_packed_padding(tokenizer):
-    news = encode_packed(get_pvp("ag_news", 3, tokenizer, NEWS_LABELS, 64), NEWS[1])
-    entity = encode_packed(get_pvp("dbpedia_14", 0, tokenizer, ENTITY_LABELS, 64), ENTITY)
+    news = encode_packed(resolve("ag_news").pvp(3, tokenizer, NEWS_LABELS, 64), NEWS[1])
+    entity = encode_packed(resolve("dbpedia_14").pvp(0, tokenizer, ENTITY_LABELS, 64), ENTITY)
     batch = collate_packed([news, entity])
     n, width = len(news.input_ids), len(entity.input_ids)
     assert n < width
@@ -170,8 +171,8 @@ def _packed_triples(batch, b, c):
 
 
 def _batches(tokenizer, max_len=64):
-    news_pvp = get_pvp("ag_news", 3, tokenizer, NEWS_LABELS, max_len)
-    entity_pvp = get_pvp("dbpedia_14", 1, tokenizer, ENTITY_LABELS, max_len)
+    news_pvp = resolve("ag_news").pvp(3, tokenizer, NEWS_LABELS, max_len)
+    entity_pvp = resolve("dbpedia_14").pvp(1, tokenizer, ENTITY_LABELS, max_len)
     pairs = [(news_pvp, NEWS[0]), (entity_pvp, ENTITY), (news_pvp, NEWS[1])]
     rows = collate_candidate_rows([encode_candidate_rows(p, e) for p, e in pairs])
     packed = collate_packed([encode_packed(p, e) for p, e in pairs])
@@ -246,7 +247,7 @@ def test_packed_scores_equal_per_candidate_scores_on_a_tiny_glm(tokenizer, tiny_
 
 
 def test_single_token_score_is_the_first_step_of_the_multi_token_rows(tokenizer, tiny_glm):
-    pvp = get_pvp("ag_news", 0, tokenizer, NEWS_LABELS, 64)
+    pvp = resolve("ag_news").pvp(0, tokenizer, NEWS_LABELS, 64)
     single = collate_single_token([encode_single_token(pvp, e) for e in NEWS])
     ids_a, ids_b = pvp.encode_parts(NEWS[0], reserve=2)
     rows = build_candidate_rows(ids_a, ids_b, [[v, EOP] for v in pvp.verbalizer_ids], tokenizer, label=2)

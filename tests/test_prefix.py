@@ -4,7 +4,7 @@ import torch
 
 from model.glm import GLMConfig, GLMModel, PrefixProvider
 from model.heads import SingleTokenClozeHead, cloze_loss
-from model.prefix import PrefixEncoder, PrefixTunedGLM
+from model.peft.prefix import PrefixEncoder, PrefixTunedGLM
 
 CFG = GLMConfig(num_layers=2, hidden_size=32, num_attention_heads=4, vocab_size=96, max_sequence_length=64,
                 embedding_dropout_prob=0.0, attention_dropout_prob=0.0, output_dropout_prob=0.0)

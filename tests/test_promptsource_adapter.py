@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from tasks.data_io import DataError
-from tasks.promptsource_adapter import (
+from tasks.promptsource import (
     EmptyRenderError,
     PromptsourceCloze,
     PromptsourceError,
@@ -262,7 +262,7 @@ def test_missing_pkg_resources_is_handled():
     leaves no stand-in module behind."""
     code = (
         "import sys; sys.modules['pkg_resources'] = None\n"  # makes `import pkg_resources` fail
-        "from tasks.promptsource_adapter import load_templates\n"
+        "from tasks.promptsource import load_templates\n"
         "assert len(load_templates('ag_news')) == 7\n"
         "assert sys.modules['pkg_resources'] is None\n"
     )
@@ -406,7 +406,7 @@ def test_generation_task_encodes_for_the_seq2seq_layout(tokenizer, tmp_path):
     assert task.kind == "generation" and task.pvp is None and task.metrics[0] == "rouge1"
     examples = task.get_test_examples()
     template = load_templates("xsum")["article_DOC_summary"]
-    assert [(e.source, e.target) for e in examples] == [tuple(template.apply(r)) for r in rows("xsum")]
+    assert [(e.text_a, e.target) for e in examples] == [tuple(template.apply(r)) for r in rows("xsum")]
     encoded = [task.seq2seq.encode_example(tokenizer, e, src_len=48, tgt_len=16) for e in examples]
     long, short = encoded
     assert len(long.source_ids) == 48 and long.source_truncated > 0 and short.source_truncated == 0

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasks.base import PVP, InputExample, PromptTooLongError, truncate
-from tasks.classification import AgNewsProcessor, DbpediaProcessor, get_pvp
+from tasks.classification import AgNewsProcessor, DbpediaProcessor
+from tasks.registry import resolve
 from tasks.classification.ag_news import AgNewsPVP
 from tasks.data_io import DataError
 from tasks.layout import encode_candidate_rows, encode_packed, encode_single_token
@@ -31,7 +32,7 @@ SINGLE_TOKEN_GOLDEN = {
 
 @pytest.mark.parametrize("pattern_id", sorted(SINGLE_TOKEN_GOLDEN))
 def test_ag_news_single_token_patterns_render(tokenizer, pattern_id):
-    pvp = get_pvp("ag_news", pattern_id, tokenizer, NEWS_LABELS, 128)
+    pvp = resolve("ag_news").pvp(pattern_id, tokenizer, NEWS_LABELS, 128)
     assert not pvp.is_multi_token
     sample = encode_single_token(pvp, NEWS)
     text, words = SINGLE_TOKEN_GOLDEN[pattern_id]
@@ -41,7 +42,7 @@ def test_ag_news_single_token_patterns_render(tokenizer, pattern_id):
 
 
 def test_ag_news_multi_token_pattern_renders(tokenizer):
-    pvp = get_pvp("ag_news", 3, tokenizer, NEWS_LABELS, 128)
+    pvp = resolve("ag_news").pvp(3, tokenizer, NEWS_LABELS, 128)
     assert pvp.is_multi_token
     rows = encode_candidate_rows(pvp, NEWS)
     assert [tokenizer.decode(r, skip_special=False) for r in rows.input_ids] == [
@@ -68,7 +69,7 @@ ENTITY_GOLDEN = {
 
 @pytest.mark.parametrize("pattern_id", sorted(ENTITY_GOLDEN))
 def test_dbpedia_patterns_render(tokenizer, pattern_id):
-    pvp = get_pvp("dbpedia_14", pattern_id, tokenizer, ENTITY_LABELS, 128)
+    pvp = resolve("dbpedia_14").pvp(pattern_id, tokenizer, ENTITY_LABELS, 128)
     packed = encode_packed(pvp, ENTITY)
     context, answers = ENTITY_GOLDEN[pattern_id]
     assert tokenizer.decode(packed.input_ids[: packed.context_length], skip_special=False) == context
@@ -188,7 +189,7 @@ def test_truncation_property(tokenizer, n_a, n_b, max_len, multi):
 
 
 def test_prompt_with_no_room_names_guid_lengths_and_remedy(tokenizer):
-    pvp = get_pvp("ag_news", 2, tokenizer, NEWS_LABELS, 18)
+    pvp = resolve("ag_news").pvp(2, tokenizer, NEWS_LABELS, 18)
     with pytest.raises(PromptTooLongError, match=r"'test-0'.*pattern 2 of AgNewsPVP has 15 fixed tokens.*18 of max_seq_length 18.*--seq-length"):
         encode_single_token(pvp, NEWS)
 

@@ -1,5 +1,6 @@
-"""report.py on hand-made run directories: tables hold the right numbers, plots are real PNGs, plots whose
-dimension is missing are skipped with a reason, bad input is a clear error."""
+"""The report on hand-made run directories: tables hold the right numbers, plots are real PNGs, plots whose
+dimension is missing are skipped with a reason, the method comes from the run's identity, bad input is a clear
+error."""
 
 import csv
 import json
@@ -9,17 +10,28 @@ from pathlib import Path
 
 import pytest
 
-from scripts.grid_search import RunDirError
-from scripts.report import main, write_report
+from analysis.report import write_report
+from scripts.report import main
+from training.rundir import RunDirError
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def write_run(root: Path, name: str, args: dict, dev: float, test: float, *, curve: bool = True) -> Path:
+HEADS = {"cloze": "cloze", "classifier": "classifier"}
+
+
+def write_run(root: Path, name: str, method: str, args: dict, dev: float, test: float, *, curve: bool = True,
+              style: str = "driver") -> Path:
+    """A run directory as the drivers write it: the method both in `identity` and as args.method (style
+    "driver"), only in `identity` ("identity"), or only as args.method, as before identity existed ("legacy")."""
     run = root / name
     run.mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps({"args": {"task": "ag_news", "experiment_name": name,
-                                                          "warmup": 0.1, **args}, "command": []}))
+    config = {"args": {"task": "ag_news", "experiment_name": name, "warmup": 0.1, **args}, "command": []}
+    if style in ("driver", "legacy"):
+        config["args"]["method"] = method
+    if style in ("driver", "identity"):
+        config["identity"] = {"family": "glm", "head": HEADS[method], "peft": "none", "method": method}
+    (run / "config.json").write_text(json.dumps(config))
     (run / "results.json").write_text(json.dumps({
         "status": "finished", "task": "ag_news", "validation_metric": "accuracy",
         "best": {"step": 40, "epoch": 2, "dev": {"accuracy": dev, "f1_macro": round(dev - 0.01, 6)}},
@@ -54,11 +66,11 @@ def sweep(tmp_path_factory) -> Path:
                 for bs in (8, 16):
                     for seed in (1, 2):
                         dev = dev_value(method, pattern, lr, bs, seed)
-                        write_run(root, f"{method}-p{pattern}-lr{lr}-bs{bs}-s{seed}",
-                                  {"method": method, "pattern_id": pattern, "lr": lr, "batch_size": bs,
-                                   "seed": seed}, dev, round(dev - 0.05, 6))
-    write_run(root, "cloze-p0-lr2e-05-bs16-s3", {"method": "cloze", "pattern_id": 0, "lr": 2e-5,
-                                                 "batch_size": 16, "seed": 3}, float("nan"), 0.1, curve=False)
+                        write_run(root, f"{method}-p{pattern}-lr{lr}-bs{bs}-s{seed}", method,
+                                  {"pattern_id": pattern, "lr": lr, "batch_size": bs, "seed": seed},
+                                  dev, round(dev - 0.05, 6))
+    write_run(root, "cloze-p0-lr2e-05-bs16-s3", "cloze", {"pattern_id": 0, "lr": 2e-5, "batch_size": 16,
+                                                          "seed": 3}, float("nan"), 0.1, curve=False)
     crashed = root / "crashed"
     crashed.mkdir()
     (crashed / "results.json").write_text(json.dumps({
@@ -143,8 +155,8 @@ def test_missing_dimensions_skip_plots_with_a_reason(tmp_path, caplog):
     root = tmp_path / "one_lr"
     for bs in (8, 16):
         for seed in (1, 2):
-            write_run(root, f"bs{bs}-s{seed}", {"method": "cloze", "pattern_id": 0, "lr": 1e-5,
-                                                "batch_size": bs, "seed": seed},
+            write_run(root, f"bs{bs}-s{seed}", "cloze", {"pattern_id": 0, "lr": 1e-5, "batch_size": bs,
+                                                         "seed": seed},
                       dev_value("cloze", 0, 1e-5, bs, seed), 0.5, curve=False)
     out = tmp_path / "report"
     with caplog.at_level(logging.INFO, logger="report"):
@@ -171,3 +183,36 @@ def test_bad_inputs_are_clear_errors(tmp_path, capsys):
     with pytest.raises(RunDirError, match="neither a run directory nor a folder of run directories"):
         write_report([str(tmp_path / "empty")], tmp_path / "out")
     assert main([str(run), "--out", str(tmp_path / "out")]) == 2
+
+
+def test_method_comes_from_identity_and_old_run_dirs_fall_back_to_args_method(tmp_path):
+    """The same runs written with identity only, as the drivers write them, and as before identity existed give
+    the same tables."""
+    tables = {}
+    for style in ("identity", "driver", "legacy"):
+        root = tmp_path / style
+        for method in ("cloze", "classifier"):
+            for seed in (1, 2):
+                dev = dev_value(method, 0, 2e-5, 8, seed)
+                write_run(root, f"{method}-s{seed}", method, {"pattern_id": 0, "lr": 2e-5, "batch_size": 8,
+                                                              "seed": seed}, dev, dev - 0.05, curve=False)
+        out = write_report([str(root)], tmp_path / f"report_{style}").parent / "ag_news"
+        tables[style] = [(out / name).read_text() for name in ("best.csv", "grid.csv")]
+    assert tables["identity"] == tables["driver"] == tables["legacy"]
+    best = {r["method"]: r for r in read_csv(tmp_path / "report_identity" / "ag_news" / "best.csv")}
+    assert float(best["cloze"]["dev accuracy mean"]) == pytest.approx(0.86)  # dev_value: 0.85 + 0.02 * (seed 2)/2
+    assert float(best["classifier"]["dev accuracy mean"]) == pytest.approx(0.76)
+
+
+@pytest.mark.parametrize("identity, message", [
+    ({"family": "glm", "head": "cloze", "peft": "none", "method": "classifier"},
+     "identity.method 'classifier' and args.method 'cloze' disagree"),
+    ({"family": "glm", "head": "cloze", "method": "cloze"}, "identity.peft must be a non-empty string, got None"),
+    ("cloze", "key 'identity' must be a mapping with keys family, head, peft, method"),
+])
+def test_a_bad_identity_is_a_clear_error(tmp_path, identity, message):
+    run = write_run(tmp_path, "r", "cloze", {"pattern_id": 0, "lr": 1e-5, "batch_size": 8, "seed": 1}, 0.8, 0.7)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "identity": identity}))
+    with pytest.raises(RunDirError, match=re.escape(f"{run / 'config.json'}: {message}")):
+        write_report([str(run)], tmp_path / "out")

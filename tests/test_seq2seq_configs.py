@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS, SEQ2SEQ_PROMPTS
+from tasks.registry import GenerationTask, resolve
 
 CONFIGS = sorted((Path(__file__).resolve().parent.parent / "config_tasks").glob("seq_*.sh"))
 REQUIRED_FLAGS = ("--src-seq-length", "--tgt-seq-length", "--min-tgt-length", "--length-penalty",
@@ -38,13 +38,14 @@ def test_config_is_complete(path):
     if v["TASK_NAME"].startswith("promptsource:"):  # original-task generation templates of that data set
         from conftest import TOKENIZER_DIR
         from model.tokenizer import GLMTokenizer
-        from tasks.promptsource_adapter import list_prompts, parse_task_spec
+        from tasks.promptsource import list_prompts, parse_task_spec
 
         infos = {p.id: p for p in list_prompts(*parse_task_spec(v["TASK_NAME"]), GLMTokenizer.from_dir(TOKENIZER_DIR))}
         assert all(i in infos and infos[i].original_task and infos[i].choice_kind == "generation" for i in ids)
     else:
-        assert v["TASK_NAME"] in SEQ2SEQ_PROCESSORS
-        assert all(0 <= i < len(SEQ2SEQ_PROMPTS[v["TASK_NAME"]]) for i in ids)
+        entry = resolve(v["TASK_NAME"])
+        assert isinstance(entry, GenerationTask)
+        assert all(0 <= i < len(entry.prompt_classes) for i in ids)
     task = _flags(v["TASK_ARGS"])
     assert all(f in task for f in REQUIRED_FLAGS), path.name
     assert "--label-smoothing" in _flags(v["TRAIN_ARGS"])

@@ -13,7 +13,7 @@ from model.checkpoint import load_glm
 from model.decoding import GenerationConfig
 from model.tokenizer import GLMTokenizer
 from scripts.make_tiny_checkpoint import make_tiny_checkpoint
-from tasks.seq2seq.datasets import SEQ2SEQ_PROCESSORS, get_prompt
+from tasks.registry import resolve
 from tasks.seq2seq.layout import Seq2SeqLayoutConfig
 from training.loop import TrainConfig, Trainer
 from training.rundir import RunDir
@@ -37,10 +37,10 @@ def test_tiny_glm_learns_the_demo_mapping(tmp_path, one_thread):
     torch.manual_seed(0)
     backbone = load_glm(ckpt, dropout=0.0)
     layout = Seq2SeqLayoutConfig(src_len=16, tgt_len=8)
-    task = build_seq2seq_task(backbone, tokenizer, get_prompt("customization", 0), layout,
+    task = build_seq2seq_task(backbone, tokenizer, resolve("customization").prompt(0), layout,
                               GenerationConfig(max_length=8, eop_id=tokenizer.eop_id, pad_id=tokenizer.pad_id),
                               label_smoothing=0.1)
-    processor = SEQ2SEQ_PROCESSORS["customization"]()
+    processor = resolve("customization").processor_class()
     examples = {split: processor.get_examples(DATA, split) for split in ("train", "dev", "test")}
     samples = {split: task.encode_all(exs) for split, exs in examples.items()}
     assert all(s.source_truncated == 0 for s in samples["train"])

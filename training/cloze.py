@@ -1,6 +1,6 @@
 """Classification fine-tuning glue: examples -> GLM layouts -> head -> loss / predictions / metrics.
 
-Methods
+Heads (HeadConfig.kind; a PEFT method is orthogonal and never seen here)
     cloze       a PVP renders a cloze question; label words (single-token) or answers (multi-token) are scored
                 by the LM head, no new parameters (upstream's --cloze-eval).
     classifier  the same text without a pattern, `<s> A </s> B </s>`, scored by a new linear head on the first
@@ -94,30 +94,30 @@ def build_classification_task(
     label_list: Sequence[str],
     metric_names: Sequence[str],
     max_seq_length: int,
-    method: str = "cloze",
+    head: str = "cloze",
     multi_token_layout: str = "packed",
     length_penalty: float = 0.0,
     classifier_dropout: float = 0.1,
 ) -> ClassificationTask:
     pad = tokenizer.pad_id
-    if method.startswith("classifier"):
-        head: nn.Module = ClassificationHead(backbone.config.hidden_size, len(label_list), classifier_dropout)
+    if head == "classifier":
+        scorer: nn.Module = ClassificationHead(backbone.config.hidden_size, len(label_list), classifier_dropout)
         encode = partial(layout.encode_classifier, tokenizer=tokenizer, label_list=label_list, max_seq_length=max_seq_length)
         collate = partial(layout.collate_classifier, pad_id=pad)
-    elif method in ("cloze", "ptuning_v2"):
+    elif head == "cloze":
         if pvp is None:
             raise ValueError("the cloze method needs a PVP (pattern)")
         if not pvp.is_multi_token:
-            head, encode, collate = SingleTokenClozeHead(), layout.encode_single_token, layout.collate_single_token
+            scorer, encode, collate = SingleTokenClozeHead(), layout.encode_single_token, layout.collate_single_token
         elif multi_token_layout == "packed":
-            head, encode, collate = MultiTokenClozeHead(length_penalty), layout.encode_packed, layout.collate_packed
+            scorer, encode, collate = MultiTokenClozeHead(length_penalty), layout.encode_packed, layout.collate_packed
         elif multi_token_layout == "rows":
-            head, encode, collate = MultiTokenClozeHead(length_penalty), layout.encode_candidate_rows, layout.collate_candidate_rows
+            scorer, encode, collate = MultiTokenClozeHead(length_penalty), layout.encode_candidate_rows, layout.collate_candidate_rows
         else:
             raise ValueError(f"--multi-token-layout must be 'packed' or 'rows', got {multi_token_layout!r}")
         encode = partial(encode, pvp)
         collate = partial(collate, pad_id=pad)
     else:
-        raise ValueError(f"unknown classification method {method!r} (cloze or classifier)")
-    return ClassificationTask(ClozeModule(backbone, head), encode, collate, list(label_list), tuple(metric_names))
+        raise ValueError(f"unknown classification head {head!r} (cloze or classifier)")
+    return ClassificationTask(ClozeModule(backbone, scorer), encode, collate, list(label_list), tuple(metric_names))
 

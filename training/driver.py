@@ -1,5 +1,6 @@
-"""What the two drivers (finetune_glm.py, finetune_baseline.py) share: the training and run flags, and the run
-itself (run directory, TrainConfig, DeepSpeed reconciliation, the Trainer, the failure record, the summary).
+"""What the two drivers (finetune_glm.py, finetune_baseline.py) share once their flags are parsed (the flag groups
+are in training/config.py): the run itself (run directory, TrainConfig, DeepSpeed reconciliation, the Trainer,
+the failure record, the summary).
 
 Keeping these in one place is what makes a GLM run and a baseline run comparable: the same flag names and
 defaults, the same loop and the same run-directory files.
@@ -19,45 +20,6 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("finetune")
-
-
-def add_training_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=3)
-    g.add_argument("--batch-size", type=int, default=8, help="per device")
-    g.add_argument("--eval-batch-size", type=int, help="default: batch size")
-    g.add_argument("--gradient-accumulation-steps", type=int, default=1)
-    g.add_argument("--lr", type=float, default=1e-5)
-    g.add_argument("--weight-decay", type=float, default=0.01)
-    g.add_argument("--warmup", type=float, default=0.01, help="warmup steps as a fraction of all optimizer steps")
-    g.add_argument("--lr-decay-style", choices=("linear", "cosine", "constant"), default="linear")
-    g.add_argument("--lr-decay-ratio", type=float, default=0.1, help="the schedule ends at ratio * lr")
-    g.add_argument("--clip-grad", type=float, default=1.0)
-    g.add_argument("--adam-beta1", type=float, default=0.9)
-    g.add_argument("--adam-beta2", type=float, default=0.999)
-    g.add_argument("--adam-eps", type=float, default=1e-8)
-    g.add_argument("--seed", type=int, default=1234)
-    g.add_argument("--fp16", action="store_true")
-    g.add_argument("--bf16", action="store_true")
-    g.add_argument("--eval-interval", type=int, default=0, help="dev evaluation every N optimizer steps (0: epoch ends only)")
-    g.add_argument("--eval-epoch", type=int, default=1, help="dev evaluation every N epochs")
-    g.add_argument("--log-interval", type=int, default=10)
-    g.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
-    g.add_argument("--deepspeed", action="store_true", help="train through deepspeed.initialize")
-    g.add_argument("--deepspeed_config", "--deepspeed-config", dest="deepspeed_config", help="DeepSpeed JSON")
-    g.add_argument("--local_rank", "--local-rank", dest="local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)),
-                   help=argparse.SUPPRESS)
-
-    g = p.add_argument_group("run")
-    g.add_argument("--experiment-name", help="run directory name under --save (default: derived from the flags)")
-    g.add_argument("--save", "--save-dir", dest="save", default="runs", help="root of run directories")
-    g.add_argument("--load", help="a run directory (or its best/) whose trained parameters to load")
-    g.add_argument("--overwrite", action="store_true", help="replace a finished run of the same name")
-    g.add_argument("--save-interval", type=int, default=0,
-                   help="write a resumable checkpoint (model, optimizer, schedule, RNG, data position) every N optimizer steps")
-    g.add_argument("--keep-checkpoints", type=int, default=2, help="resumable checkpoints kept (the newest)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue the run of this --experiment-name from its newest resumable checkpoint, exactly")
 
 
 def precision(args: argparse.Namespace) -> str:
@@ -123,7 +85,9 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     """
     import torch
 
-    from .loop import TrainConfig, Trainer, load_trainable
+    from model.peft import load_trainable
+
+    from .loop import TrainConfig, Trainer
 
     if args.load:
         best = Path(args.load) / "best" / "model.safetensors"

@@ -18,16 +18,14 @@ import random
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from model.checkpoint import save_tensors
+from model.peft import load_trainable, save_trainable
 
 from .optim import build_optimizer, build_scheduler, total_steps
 from .resume import Checkpoints, Position
@@ -94,29 +92,6 @@ def move(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
 def autocast(device: torch.device, precision: str):
     dtype = PRECISIONS[precision]
     return torch.autocast(device.type, dtype=dtype) if dtype is not None else nullcontext()
-
-
-def trainable_state(module: nn.Module) -> dict[str, Tensor]:
-    return {n: p.detach() for n, p in module.named_parameters() if p.requires_grad}
-
-
-def save_trainable(module: nn.Module, directory: Path, metadata: dict[str, str]) -> None:
-    save_tensors(trainable_state(module), directory / "model.safetensors", metadata=metadata)
-
-
-def load_trainable(module: nn.Module, path: Path) -> list[str]:
-    """Load saved trainable parameters into `module`; every saved tensor must find its parameter."""
-    saved = load_file(str(path))
-    own = dict(module.named_parameters())
-    unknown = [k for k in saved if k not in own]
-    if unknown:
-        raise KeyError(f"{path}: parameters {unknown[:10]} do not exist in this model (another task or method?)")
-    with torch.no_grad():
-        for k, v in saved.items():
-            if own[k].shape != v.shape:
-                raise ValueError(f"{path}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
-            own[k].copy_(v)
-    return list(saved)
 
 
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> list[list[int]]:

@@ -1,7 +1,13 @@
 """The run directory every later tool reads: config.json, metrics.jsonl, results.json, predictions, best/.
 
-Format: docs/ARCHITECTURE.md. Writes that matter (results, checkpoints) are atomic: a temporary file in the
-same directory, then a rename, so a run killed at any moment leaves either the old or the new file.
+Format: docs/ARCHITECTURE.md. This file is the one place that writes it (RunDir, used by the drivers) and reads
+it back (load_run, read_metrics, assess, used by grid search and reports), so the two cannot drift apart.
+
+Writes that matter (results, checkpoints, sweep records) are atomic: a temporary file in the same directory,
+then a rename, so a run killed at any moment leaves either the old or the new file.
+
+Importing this module does not import torch: the reader serves the sweep and report tools, which never load a
+model (see atomic_write_text for the one place that reaches the checkpoint code).
 """
 
 from __future__ import annotations
@@ -9,18 +15,38 @@ from __future__ import annotations
 import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from model.checkpoint import atomic_write_bytes
+STATUSES = ("finished", "running", "failed")
+IDENTITY_KEYS = ("family", "head", "peft", "method")
+
+
+class RunDirError(ValueError):
+    """A run directory that does not follow the run-directory contract; the message names the file."""
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Writing
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    # The fsync-and-rename primitive lives with checkpoint saving in model/checkpoint.py, which imports torch.
+    # Importing it here, when a file is written, keeps the reader below (and every tool that only reads run
+    # directories) free of torch, while checkpoints, run files and sweep records share one writer.
+    from model.checkpoint import atomic_write_bytes
+
     atomic_write_bytes(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _clean(value: Any) -> Any:
-    """JSON cannot hold NaN/inf portably: they become strings ("nan"), which readers treat as failures."""
+    """NaN and ±inf become the strings "nan", "inf", "-inf".
+
+    JSON has no NaN (Python would write a bare `NaN` that strict parsers reject), and the value must never turn
+    into a number. A string rather than null because null already means "not measured" in this format (`test`
+    without a test split, `best` before the first evaluation): a diverged run recorded as null would read as a
+    run with no numbers, while "nan" says what happened and `assess` reads it as divergence."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, dict):
@@ -30,8 +56,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _dumps(obj: Any, **kwargs: Any) -> str:
+    # allow_nan=False: anything non-finite that _clean did not reach is an error here, not a bare NaN on disk.
+    return json.dumps(_clean(obj), allow_nan=False, **kwargs)
+
+
 def write_json(path: Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(_clean(obj), indent=2, sort_keys=False) + "\n")
+    """The one JSON writer for run files and sweep files: atomic, NaN/inf as strings (see _clean)."""
+    atomic_write_text(path, _dumps(obj, indent=2) + "\n")
 
 
 class RunDir:
@@ -57,7 +89,7 @@ class RunDir:
             return
         record = {"event": event, "time": round(time.time(), 3), **values}
         with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(_clean(record)) + "\n")
+            f.write(_dumps(record) + "\n")
 
     def write_results(self, results: dict) -> None:
         if self.enabled:
@@ -66,9 +98,162 @@ class RunDir:
     def write_predictions(self, split: str, rows: list[dict]) -> Path:
         path = self.path / f"predictions_{split}.jsonl"
         if self.enabled:
-            atomic_write_text(path, "".join(json.dumps(_clean(r), ensure_ascii=False) + "\n" for r in rows))
+            atomic_write_text(path, "".join(_dumps(r, ensure_ascii=False) + "\n" for r in rows))
         return path
 
     def read_results(self) -> dict | None:
         f = self.path / "results.json"
-        return json.loads(f.read_text()) if f.is_file() else None
+        return read_json(f) if f.is_file() else None
+
+
+def mark_failed(run_dir: Path, error: str) -> None:
+    """Leave a run directory saying `failed` with `error` when its driver could not (a crash mid-training leaves
+    `running`, a crash before training leaves nothing); a run already marked failed keeps its own error."""
+    path = run_dir / "results.json"
+    try:
+        results = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        results = {"task": None, "validation_metric": None, "best": None, "test": None}
+    if results.get("status") == "failed" and results.get("error"):
+        return
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(path, {**results, "status": "failed", "error": error})
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass(frozen=True)
+class RunIdentity:
+    """What a run trained: config.json's `identity`. `method` is the label reports compare by (cloze,
+    classifier, ptuning_v2, classifier_ptuning_v2, seq2seq, roberta_linear, bart_linear, bart, t5), derived by
+    the driver from the other three. Run directories written before `identity` existed give only the method,
+    from args.method; the other fields are then None rather than guessed."""
+
+    method: str | None
+    family: str | None = None  # glm | roberta | bart | t5
+    head: str | None = None  # cloze | classifier | lm | text_to_text | ...
+    peft: str | None = None  # none | prefix | ...
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run directory's results.json and config.json say. A non-finite metric is the string "nan" or
+    "inf" (see _clean) or, in files written by other tools, a float NaN."""
+
+    run_dir: Path
+    status: str
+    task: str | None
+    validation_metric: str | None
+    dev: dict[str, Any]
+    test: dict[str, Any] | None
+    error: str | None
+    args: dict[str, Any]
+    identity: RunIdentity
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise RunDirError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise RunDirError(f"{path}: not valid JSON ({exc})") from exc
+
+
+def _identity(config: dict[str, Any], args: dict[str, Any], path: Path) -> RunIdentity:
+    raw = config.get("identity")
+    if raw is None:
+        method = args.get("method")
+        return RunIdentity(method=str(method) if method not in (None, "") else None)
+    if not isinstance(raw, dict):
+        raise RunDirError(f"{path}: key 'identity' must be a mapping with keys {', '.join(IDENTITY_KEYS)}")
+    for key in IDENTITY_KEYS:
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise RunDirError(f"{path}: identity.{key} must be a non-empty string, got {raw.get(key)!r}")
+    if "method" in args and args["method"] != raw["method"]:
+        raise RunDirError(f"{path}: identity.method {raw['method']!r} and args.method {args['method']!r} "
+                          "disagree; both must hold the same derived label")
+    return RunIdentity(**{key: raw[key] for key in IDENTITY_KEYS})
+
+
+def load_run(run_dir: Path) -> RunResult:
+    results_path = run_dir / "results.json"
+    if not results_path.is_file():
+        raise RunDirError(f"{results_path}: not found; {run_dir} is not a (finished or failed) run directory")
+    results = read_json(results_path)
+    if not isinstance(results, dict) or results.get("status") not in STATUSES:
+        raise RunDirError(f"{results_path}: key 'status' must be 'finished', 'running' or 'failed'")
+    best = results.get("best") or {}
+    dev = best.get("dev") or {}
+    config_path = run_dir / "config.json"
+    if config_path.is_file():
+        config = read_json(config_path)
+        args = config.get("args") if isinstance(config, dict) else None
+        if not isinstance(args, dict):
+            raise RunDirError(f"{config_path}: key 'args' must be a mapping of the resolved flags")
+        identity = _identity(config, args, config_path)
+    elif results["status"] == "failed":
+        args, identity = {}, RunIdentity(method=None)  # a driver that died while parsing its flags wrote none
+    else:
+        raise RunDirError(f"{config_path}: not found, but {results_path} says {results['status']!r}")
+    return RunResult(run_dir=run_dir, status=results["status"], task=results.get("task") or args.get("task"),
+                     validation_metric=results.get("validation_metric"), dev=dict(dev),
+                     test=results.get("test"), error=results.get("error"), args=args, identity=identity)
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """The events of metrics.jsonl ([] when the file is absent)."""
+    path = run_dir / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    events = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise RunDirError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    return events
+
+
+def is_bad_number(value: Any) -> bool:
+    """NaN/inf, as a float or as the string ("nan", "inf") that write_json records because JSON has neither."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return False
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+class Assessment(NamedTuple):
+    status: str  # finished | diverged | failed
+    error: str | None
+    run: RunResult | None  # None when the directory could not be read
+
+
+def assess(run_dir: Path) -> Assessment:
+    """`finished`, `diverged` (a NaN/inf loss or metric) or `failed` (anything else, with the reason).
+
+    A run whose best dev point came before its loss blew up still counts as diverged: its numbers would
+    otherwise sit in a table beside stable runs as if nothing had happened."""
+    try:
+        run = load_run(run_dir)
+        events = read_metrics(run_dir)
+    except RunDirError as exc:
+        return Assessment("failed", str(exc), None)
+    if run.status != "finished":
+        return Assessment("failed", run.error or f"results.json says status {run.status!r}", run)
+    for event in events:
+        if event.get("event") == "train" and is_bad_number(event.get("loss")):
+            return Assessment("diverged", f"train loss is {event['loss']} at step {event.get('step')}", run)
+    for split, metrics in (("dev", run.dev), ("test", run.test or {})):
+        for metric, value in metrics.items():
+            if is_bad_number(value):
+                return Assessment("diverged", f"{split} {metric} is {value}", run)
+    if not run.validation_metric or run.validation_metric not in run.dev:
+        return Assessment("failed", f"results.json has no best dev value for {run.validation_metric!r}", run)
+    return Assessment("finished", None, run)

@@ -20,13 +20,12 @@ from model.decoding import GenerationConfig, generate
 from model.glm import GLMModel
 from model.heads import token_loss
 from model.tokenizer import GLMTokenizer
-from tasks.seq2seq.datasets import Seq2SeqExample
+from tasks.base import InputExample
 from tasks.seq2seq.layout import EncodedSeq2Seq, Seq2SeqBatch, Seq2SeqLayoutConfig, Seq2SeqPrompt, collate_eval, collate_train
-from tasks.seq2seq.metrics import generation_metrics
+from tasks.seq2seq.metrics import GENERATION_METRICS, generation_metrics
 
 from .loop import EvalResult
 
-METRICS = ("rougeL", "rouge1", "rouge2", "rougeLsum", "bleu")  # rougeL first: the default validation metric
 
 
 class Seq2SeqModule(nn.Module):
@@ -57,8 +56,9 @@ class Seq2SeqTask:
     prompt: Seq2SeqPrompt
     layout: Seq2SeqLayoutConfig
     generation: GenerationConfig
+    metrics: tuple[str, ...] = GENERATION_METRICS
 
-    def encode_all(self, examples: Sequence[Seq2SeqExample]) -> list[EncodedSeq2Seq]:
+    def encode_all(self, examples: Sequence[InputExample]) -> list[EncodedSeq2Seq]:
         return [self.prompt.encode_example(self.tokenizer, e, src_len=self.layout.src_len, tgt_len=self.layout.tgt_len)
                 for e in examples]
 
@@ -79,27 +79,33 @@ class Seq2SeqTask:
                 texts[i] = self.tokenizer.decode(ids).strip()
         return texts
 
-    def evaluator(self, samples: dict[str, list[EncodedSeq2Seq]], examples: dict[str, list[Seq2SeqExample]],
+    def evaluator(self, samples: dict[str, list[EncodedSeq2Seq]], examples: dict[str, list[InputExample]],
                   batch_size: int, device: torch.device, dev_max_examples: int = 0) -> Callable[[nn.Module, str], EvalResult]:
-        """Decode a split and score it. `dev_max_examples` caps dev decoding during training (0 = all); test is
-        always decoded in full. Unlabelled examples get predictions but no metrics."""
+        return generation_evaluator(examples, lambda module, split, n: self.predict(module.backbone, samples[split][:n], batch_size, device),
+                                    self.metrics, dev_max_examples)
 
-        def evaluate(module: nn.Module, split: str) -> EvalResult:
-            cap = dev_max_examples if split == "dev" and dev_max_examples else len(samples[split])
-            exs, encoded = examples[split][:cap], samples[split][:cap]
-            predictions = self.predict(module.backbone, encoded, batch_size, device)
-            labelled = [i for i, e in enumerate(exs) if e.target is not None]
-            metrics = (generation_metrics([predictions[i] for i in labelled], [exs[i].target for i in labelled])
-                       if labelled else {})
-            metrics = {name: metrics[name] for name in METRICS if name in metrics}
-            rows = [{"idx": e.idx, "guid": e.guid, "label": e.target, "prediction": p} for e, p in zip(exs, predictions)]
-            return EvalResult(metrics, rows)
 
-        return evaluate
+def generation_evaluator(examples: dict[str, list[InputExample]], predict: Callable[[nn.Module, str, int], list[str]],
+                         metrics: Sequence[str], dev_max_examples: int = 0) -> Callable[[nn.Module, str], EvalResult]:
+    """Decode a split and score it, for any model: `predict(module, split, n)` returns the texts of the first n
+    examples. `dev_max_examples` caps dev decoding during training (0 = all); test is always decoded in full.
+    Unlabelled examples get predictions but no metrics."""
+
+    def evaluate(module: nn.Module, split: str) -> EvalResult:
+        n = dev_max_examples if split == "dev" and dev_max_examples else len(examples[split])
+        exs = examples[split][:n]
+        predictions = predict(module, split, n)
+        labelled = [i for i, e in enumerate(exs) if e.target is not None]
+        scored = generation_metrics([predictions[i] for i in labelled], [exs[i].target for i in labelled]) if labelled else {}
+        rows = [{"idx": e.idx, "guid": e.guid, "label": e.target, "prediction": p} for e, p in zip(exs, predictions)]
+        return EvalResult({name: scored[name] for name in metrics if name in scored}, rows)
+
+    return evaluate
 
 
 def build_seq2seq_task(backbone: GLMModel, tokenizer: GLMTokenizer, prompt: Seq2SeqPrompt, layout: Seq2SeqLayoutConfig,
-                       generation: GenerationConfig, label_smoothing: float = 0.0) -> Seq2SeqTask:
+                       generation: GenerationConfig, label_smoothing: float = 0.0,
+                       metrics: Sequence[str] = GENERATION_METRICS) -> Seq2SeqTask:
     """Checks that the budgets fit the position tables: source positions reach src_len - 1, block positions
     reach the target length (training) or max_length (decoding)."""
     rows = backbone.transformer.position_embeddings.num_embeddings
@@ -108,4 +114,4 @@ def build_seq2seq_task(backbone: GLMModel, tokenizer: GLMTokenizer, prompt: Seq2
         raise ValueError(f"--src-seq-length {layout.src_len} / --tgt-seq-length {layout.tgt_len} need position id "
                          f"{largest}, but the model's position tables have {rows} rows; load it with a larger "
                          "max_sequence_length (THUDM/GLM extends the tables the same way)")
-    return Seq2SeqTask(Seq2SeqModule(backbone, label_smoothing), tokenizer, prompt, layout, generation)
+    return Seq2SeqTask(Seq2SeqModule(backbone, label_smoothing), tokenizer, prompt, layout, generation, tuple(metrics))

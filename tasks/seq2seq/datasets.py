@@ -5,8 +5,8 @@ Where the data comes from (first match wins):
 
 1. `data_dir` holds `{train,val,test}.source` / `.target` (the customization format: one example per line,
    lines aligned by index, each line stripped; THUDM/GLM's file names, so its data directories work as-is);
-2. `data_dir` holds `{train,validation,test}.jsonl` with the hub data set's own field names (e.g. samsum's
-   `dialogue`, `summary`, `id`);
+2. `data_dir` holds `train`, `dev` (or `validation`, `val`) and `test` `.jsonl`/`.csv` files with the hub data
+   set's own field names (e.g. samsum's `dialogue`, `summary`, `id`), read like every other task's files;
 3. the Hugging Face hub by name (`datasets.load_dataset`); offline, this fails with a message that says how to
    pass local files instead.
 
@@ -19,30 +19,14 @@ articles are empty; the prompt words still form the input). For the test split o
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
+from tasks.base import DataProcessor, InputExample
+from tasks.data_io import DataError, Row
 from tasks.seq2seq.layout import Seq2SeqPrompt
 
-SPLITS = ("train", "dev", "test")
 CUSTOMIZATION_NAMES = {"train": "train", "dev": "val", "test": "test"}  # THUDM/GLM's file stems
-
-
-class Seq2SeqDataError(ValueError):
-    """Data that cannot be used as given; the message names the file (and line) and how to fix it."""
-
-
-@dataclass(frozen=True)
-class Seq2SeqExample:
-    """One source/target pair; `target` is None only for unlabelled test data."""
-
-    guid: str
-    source: str
-    target: str | None
-    idx: int
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------- file readers
@@ -55,143 +39,108 @@ def _read_lines(path: Path) -> list[str]:
     return [] if text == "" else [line.rstrip("\r") for line in text.split("\n")]
 
 
-def read_customization(data_dir: str | Path, split: str) -> list[Seq2SeqExample]:
-    """Examples of one split in the customization format (`val` is the dev split's file stem)."""
+def read_customization(data_dir: str | Path, split: str) -> list[Row]:
+    """Rows {"source", "target"} of one split in the customization format (`val` is the dev split's file stem);
+    each row's `where` is the target file's line (where an empty target is fixed)."""
     stem = CUSTOMIZATION_NAMES[split]
     src_path, tgt_path = Path(data_dir) / f"{stem}.source", Path(data_dir) / f"{stem}.target"
     if not src_path.is_file():
-        raise Seq2SeqDataError(f"{src_path} not found: the customization format needs {stem}.source and {stem}.target")
+        raise DataError(f"{src_path} not found: the customization format needs {stem}.source and {stem}.target")
     sources = _read_lines(src_path)
     if not tgt_path.is_file():
         if split != "test":
-            raise Seq2SeqDataError(f"{tgt_path} not found: the {split} split needs targets ({stem}.target beside {stem}.source)")
-        targets: list[str | None] = [None] * len(sources)
-    else:
-        lines = _read_lines(tgt_path)
-        if len(lines) != len(sources):
-            raise Seq2SeqDataError(
-                f"{src_path} has {len(sources)} lines but {tgt_path} has {len(lines)}; the files must be aligned "
-                "line by line (one example per line)"
-            )
-        targets = list(lines)
-    examples = []
-    for i, (src, tgt) in enumerate(zip(sources, targets)):
-        if tgt is not None and not tgt.strip():
-            raise Seq2SeqDataError(f"{tgt_path}:{i + 1}: empty target line")
-        examples.append(Seq2SeqExample(f"{split}-{i}", src.strip(), None if tgt is None else tgt.strip(), i))
-    return examples
-
-
-def _read_jsonl(path: Path, source_field: str, target_field: str, id_field: str | None, split: str) -> list[Seq2SeqExample]:
-    examples = []
-    for i, line in enumerate(_read_lines(path)):
-        if not line.strip():
-            continue  # blank separator lines carry no example
-        where = f"{path}:{i + 1}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise Seq2SeqDataError(f"{where}: not a JSON object ({err.msg})") from None
-        examples.append(_from_record(row, source_field, target_field, id_field, split, len(examples), where))
-    return examples
-
-
-def _from_record(row: dict[str, Any], source_field: str, target_field: str, id_field: str | None, split: str,
-                 idx: int, where: str) -> Seq2SeqExample:
-    for name in (source_field, target_field):
-        if not isinstance(row.get(name), str):
-            raise Seq2SeqDataError(f"{where}: field {name!r} missing or not a string (fields: {sorted(row)})")
-    target = row[target_field].strip()
-    if not target:
-        raise Seq2SeqDataError(f"{where}: empty target field {target_field!r}")
-    guid = str(row[id_field]) if id_field and id_field in row else f"{split}-{idx}"
-    return Seq2SeqExample(guid, row[source_field].strip(), target, idx)
+            raise DataError(f"{tgt_path} not found: the {split} split needs targets ({stem}.target beside {stem}.source)")
+        return [Row({"source": src, "target": None}, f"{src_path}:{i + 1}") for i, src in enumerate(sources)]
+    targets = _read_lines(tgt_path)
+    if len(targets) != len(sources):
+        raise DataError(
+            f"{src_path} has {len(sources)} lines but {tgt_path} has {len(targets)}; the files must be aligned "
+            "line by line (one example per line)"
+        )
+    return [Row({"source": src, "target": tgt}, f"{tgt_path}:{i + 1}") for i, (src, tgt) in enumerate(zip(sources, targets))]
 
 
 # --------------------------------------------------------------------------------------------- processors
-@dataclass(frozen=True)
-class HubSpec:
-    """Where a hub data set lives and which fields hold source, target and id."""
+class Seq2SeqProcessor(DataProcessor):
+    """A generation data set: `InputExample(kind="generation", text_a=source, target=target)`.
 
-    hub_name: str
-    hub_config: str | None
-    source_field: str
-    target_field: str
-    id_field: str | None
-    hub_splits: tuple[str, str, str] = ("train", "validation", "test")  # our train/dev/test
+    Where the splits come from: THUDM/GLM's customization files in `data_dir` when present, otherwise what every
+    processor reads (`DIR/{train,dev,test}.jsonl|csv` in the hub schema, dev also as validation/val, or the hub).
+    A subclass names its hub data set and the fields holding source, target and id.
+    """
 
+    source_field: ClassVar[str] = "source"
+    target_field: ClassVar[str] = "target"
+    id_field: ClassVar[str | None] = None
+    customization_only: ClassVar[bool] = False
 
-class Seq2SeqProcessor:
-    """Upstream-style processor (`get_train_examples(data_dir)` ...) over the three data locations above."""
+    def get_labels(self) -> list[str]:
+        return []
 
-    spec: ClassVar[HubSpec | None] = None
+    @property
+    def fields(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(f for f in (self.source_field, self.target_field, self.id_field) if f)
 
-    def get_train_examples(self, data_dir: str | Path | None) -> list[Seq2SeqExample]:
-        return self.get_examples(data_dir, "train")
-
-    def get_dev_examples(self, data_dir: str | Path | None) -> list[Seq2SeqExample]:
-        return self.get_examples(data_dir, "dev")
-
-    def get_test_examples(self, data_dir: str | Path | None) -> list[Seq2SeqExample]:
-        return self.get_examples(data_dir, "test")
-
-    def get_examples(self, data_dir: str | Path | None, split: str) -> list[Seq2SeqExample]:
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-        folder = Path(data_dir) if data_dir is not None else None
+    def _rows(self, data_dir: str | Path | None, split: str) -> list[Row] | None:
         stem = CUSTOMIZATION_NAMES[split]
-        if folder is not None and (folder / f"{stem}.source").is_file():
-            return read_customization(folder, split)
-        if self.spec is None:
-            raise Seq2SeqDataError(f"the customization task needs --data-dir holding {stem}.source and {stem}.target; "
-                                   f"{folder} has no {stem}.source")
-        s = self.spec
-        name = s.hub_splits[SPLITS.index(split)]
-        if folder is not None and (folder / f"{name}.jsonl").is_file():
-            return _read_jsonl(folder / f"{name}.jsonl", s.source_field, s.target_field, s.id_field, split)
-        return _load_hub(s, split, folder)
+        if data_dir is not None and (Path(data_dir) / f"{stem}.source").is_file():
+            return [Row({self.source_field: r.fields["source"], self.target_field: r.fields["target"]}, r.where)
+                    for r in read_customization(data_dir, split)]
+        if self.customization_only:
+            if split == "dev":
+                if data_dir is not None and (Path(data_dir) / "train.source").is_file():
+                    return None  # no val.source: a seeded share of train becomes dev, as for every task without dev
+                stem = CUSTOMIZATION_NAMES["train"]
+            raise DataError(f"the customization task needs --data-dir holding {stem}.source and {stem}.target; "
+                            f"{data_dir} has no {stem}.source")
+        return super()._rows(data_dir, split)
 
+    def hub_remedy(self, split: str) -> str:
+        stem = CUSTOMIZATION_NAMES[split]
+        return f"or {stem}.source and {stem}.target with one example per line (THUDM/GLM's customization format)"
 
-def _load_hub(s: HubSpec, split: str, looked_in: Path | None) -> list[Seq2SeqExample]:
-    name = s.hub_splits[SPLITS.index(split)]
-    stem = CUSTOMIZATION_NAMES[split]
-    try:
-        import datasets
-
-        rows = datasets.load_dataset(s.hub_name, s.hub_config, split=name)
-    except Exception as err:  # offline, unknown name, removed loading script: the remedy is the same
-        looked = f" (no local files in {looked_in})" if looked_in is not None else ""
-        raise Seq2SeqDataError(
-            f"could not load {s.hub_name}{'/' + s.hub_config if s.hub_config else ''} split {name!r} from the "
-            f"Hugging Face hub{looked}: {type(err).__name__}: {err}. Pass local files with --data-dir: either "
-            f"{name}.jsonl with the fields {s.source_field!r} and {s.target_field!r}"
-            f"{' (and ' + repr(s.id_field) + ')' if s.id_field else ''}, or {stem}.source and {stem}.target with "
-            "one example per line"
-        ) from err
-    return [
-        _from_record(row, s.source_field, s.target_field, s.id_field, split, i, f"{s.hub_name}[{name}][{i}]")
-        for i, row in enumerate(rows)
-    ]
+    def create_example(self, row: Row, guid: str, idx: int) -> InputExample:
+        source, target = row.fields.get(self.source_field), row.fields.get(self.target_field)
+        if not isinstance(source, str):
+            raise DataError(f"{row.where}: field {self.source_field!r} missing or not a string (fields: {sorted(row.fields)})")
+        if target is not None and not isinstance(target, str):
+            raise DataError(f"{row.where}: field {self.target_field!r} is not a string ({target!r})")
+        if target is None and not guid.startswith("test"):
+            raise DataError(f"{row.where}: field {self.target_field!r} missing (fields: {sorted(row.fields)}); "
+                            "only the test split may lack targets")
+        if target is not None and not target.strip():
+            raise DataError(f"{row.where}: empty target field {self.target_field!r}")
+        if self.id_field and row.fields.get(self.id_field) is not None:
+            guid = str(row.fields[self.id_field])
+        return InputExample(guid, source.strip(), target=None if target is None else target.strip(), idx=idx,
+                            kind="generation", meta={"where": row.where})
 
 
 class CustomizationProcessor(Seq2SeqProcessor):
     """THUDM/GLM's `customization` task: `{train,val,test}.source/.target` in --data-dir."""
 
+    hub_name = "customization"
+    customization_only = True
+
 
 class SamsumProcessor(Seq2SeqProcessor):
-    spec = HubSpec("samsum", None, "dialogue", "summary", "id")
+    hub_name, hub_subset = "samsum", None
+    source_field, target_field, id_field = "dialogue", "summary", "id"
 
 
 class XSumProcessor(Seq2SeqProcessor):
-    spec = HubSpec("xsum", None, "document", "summary", "id")
+    hub_name, hub_subset = "xsum", None
+    source_field, target_field, id_field = "document", "summary", "id"
 
 
 class CnnDailyMailProcessor(Seq2SeqProcessor):
-    spec = HubSpec("cnn_dailymail", "3.0.0", "article", "highlights", "id")
+    hub_name, hub_subset = "cnn_dailymail", "3.0.0"
+    source_field, target_field, id_field = "article", "highlights", "id"
 
 
 class GigawordProcessor(Seq2SeqProcessor):
-    spec = HubSpec("gigaword", None, "document", "summary", None)
+    hub_name, hub_subset = "gigaword", None
+    source_field, target_field, id_field = "document", "summary", None
 
 
 # --------------------------------------------------------------------------------------------- prompts
@@ -274,30 +223,9 @@ class AnswerFirst(Seq2SeqPrompt):
     truncate = "head"
 
 
-SEQ2SEQ_PROCESSORS: dict[str, type[Seq2SeqProcessor]] = {
-    "samsum": SamsumProcessor,
-    "xsum": XSumProcessor,
-    "cnn_dm": CnnDailyMailProcessor,
-    "gigaword": GigawordProcessor,
-    "customization": CustomizationProcessor,
-}
-
-# The pattern id (--pattern-id) is the index into a task's list; pattern 0 is THUDM/GLM's own input format.
-SEQ2SEQ_PROMPTS: dict[str, list[type[Seq2SeqPrompt]]] = {
-    "samsum": [UpstreamSummary, DialogueSummary, SummaryOfDialogue, SummarizeDialogue],
-    "xsum": [UpstreamSummary, OneSentence, ArticleGist, ArticleSummary],
-    "cnn_dm": [UpstreamSummary, Highlights, ArticleSummary, ArticleGist],
-    "gigaword": [UpstreamSummary, Headline, WriteHeadline, OneSentence],
-    "customization": [UpstreamCustomization, InputOutput, AnswerAfter, AnswerFirst],
-}
-
-
-def get_prompt(task: str, pattern_id: int) -> Seq2SeqPrompt:
-    """The prompt `pattern_id` of `task`, with an error that lists what exists."""
-    if task not in SEQ2SEQ_PROMPTS:
-        raise KeyError(f"unknown seq2seq task {task!r}; known: {sorted(SEQ2SEQ_PROMPTS)}")
-    prompts = SEQ2SEQ_PROMPTS[task]
-    if not 0 <= pattern_id < len(prompts):
-        names = ", ".join(f"{i}: {p.name}" for i, p in enumerate(prompts))
-        raise KeyError(f"task {task!r} has no pattern id {pattern_id}; its prompts are {names}")
-    return prompts[pattern_id]()
+# The pattern id (--pattern-id) is the index into a task's tuple; pattern 0 is THUDM/GLM's own input format.
+SAMSUM_PROMPTS = (UpstreamSummary, DialogueSummary, SummaryOfDialogue, SummarizeDialogue)
+XSUM_PROMPTS = (UpstreamSummary, OneSentence, ArticleGist, ArticleSummary)
+CNN_DM_PROMPTS = (UpstreamSummary, Highlights, ArticleSummary, ArticleGist)
+GIGAWORD_PROMPTS = (UpstreamSummary, Headline, WriteHeadline, OneSentence)
+CUSTOMIZATION_PROMPTS = (UpstreamCustomization, InputOutput, AnswerAfter, AnswerFirst)

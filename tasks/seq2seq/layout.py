@@ -91,8 +91,8 @@ class Seq2SeqPrompt:
         return stripped, space + text, after
 
     def encode_example(self, tokenizer: GLMTokenizer, example, *, src_len: int, tgt_len: int) -> EncodedSeq2Seq:
-        """`encode` of a `Seq2SeqExample`; prompts that render from the whole record override this."""
-        return self.encode(tokenizer, example.source, example.target, src_len=src_len, tgt_len=tgt_len, guid=example.guid)
+        """`encode` of a generation `InputExample`; prompts that render from the whole record override this."""
+        return self.encode(tokenizer, example.text_a, example.target, src_len=src_len, tgt_len=tgt_len, guid=example.guid)
 
     def encode(self, tokenizer: GLMTokenizer, source: str, target: str | None, *, src_len: int, tgt_len: int,
                guid: str = "") -> EncodedSeq2Seq:

@@ -16,6 +16,8 @@ import sacrebleu
 from rouge_score import rouge_scorer
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+# What a generation task reports; rougeL first: the default validation metric.
+GENERATION_METRICS = ("rougeL", "rouge1", "rouge2", "rougeLsum", "bleu")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .glm import GLMConfig, GLMModel, PrefixProvider
+from model.glm import GLMConfig, GLMModel, PrefixProvider
 
 
 class PrefixEncoder(nn.Module, PrefixProvider):

@@ -1,0 +1,208 @@
+"""Running a sweep's trials: one subprocess of the driver per trial, one trial per device slot at a time.
+
+The run directories are the single source of truth: a trial whose run directory assesses as finished (or
+diverged) is not run again, so a sweep can be killed at any moment and started again. After every trial the
+records (`grid_records.json`) are rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from training.rundir import RunDirError, assess, mark_failed, read_json, write_json
+
+from .sweep import Scalar, SpecError, Sweep, Trial
+
+log = logging.getLogger("grid_search")
+
+RECORDS_FILE = "grid_records.json"
+STDERR_TAIL_LINES = 20
+DEEPSPEED_BASE_PORT = 29500
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where one trial runs: no devices (inherit the environment), one GPU, or several through deepspeed."""
+
+    devices: tuple[str, ...] = ()
+    port: int = DEEPSPEED_BASE_PORT
+
+    def launcher(self) -> list[str]:
+        if len(self.devices) > 1:
+            # Each slot gets its own rendezvous port: trials side by side must not join each other's group.
+            return ["deepspeed", "--include", f"localhost:{','.join(self.devices)}",
+                    "--master_port", str(self.port)]
+        return [sys.executable]
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if len(self.devices) == 1:
+            env["CUDA_VISIBLE_DEVICES"] = self.devices[0]
+        return env
+
+
+def make_slots(gpus: str | None, gpus_per_trial: int) -> list[Slot]:
+    if gpus_per_trial < 1:
+        raise SpecError(f"--gpus-per-trial must be at least 1, got {gpus_per_trial}")
+    if not gpus:
+        if gpus_per_trial > 1:
+            raise SpecError("--gpus-per-trial above 1 needs --gpus to list the devices")
+        return [Slot()]
+    devices = [d.strip() for d in gpus.split(",") if d.strip()]
+    if len(devices) % gpus_per_trial:
+        raise SpecError(f"--gpus lists {len(devices)} devices, which do not split into trials of "
+                        f"{gpus_per_trial}")
+    return [Slot(tuple(devices[i:i + gpus_per_trial]), DEEPSPEED_BASE_PORT + i // gpus_per_trial)
+            for i in range(0, len(devices), gpus_per_trial)]
+
+
+def planned_commands(sweep: Sweep, slots: Sequence[Slot]) -> list[str]:
+    """What a run would do, one shell line per trial (slots taken in turn); finished trials are commented out."""
+    lines = []
+    for i, trial in enumerate(sweep.trials):
+        slot = slots[i % len(slots)]
+        done = assess(sweep.run_dir(trial)).status != "failed"
+        env = f"CUDA_VISIBLE_DEVICES={slot.devices[0]} " if len(slot.devices) == 1 else ""
+        lines.append(f"{'# finished, skipped: ' if done else ''}{env}"
+                     f"{shlex.join(sweep.command_for(trial, slot.launcher()))}")
+    return lines
+
+
+@dataclass
+class TrialRecord:
+    trial_id: str
+    params: dict[str, Scalar]
+    status: str  # finished | diverged | failed
+    run_dir: str
+    command: list[str] | None = None
+    returncode: int | None = None
+    seconds: float | None = None
+    validation_metric: str | None = None
+    dev: dict[str, Any] | None = None
+    test: dict[str, Any] | None = None
+    error: str | None = None
+
+
+def load_records(folder: Path) -> dict[str, TrialRecord]:
+    path = folder / RECORDS_FILE
+    if not path.is_file():
+        return {}
+    data = read_json(path)
+    try:
+        return {r["trial_id"]: TrialRecord(**r) for r in data["trials"]}
+    except (KeyError, TypeError) as exc:
+        raise RunDirError(f"{path}: not a grid records file ({exc})") from exc
+
+
+def _record(trial: Trial, run_dir: Path, *, returncode: int | None = None, stderr_tail: str = "",
+            **fields: Any) -> TrialRecord:
+    status, error, run = assess(run_dir)
+    if returncode not in (None, 0):
+        # A driver that exits with an error is not trusted even if it wrote results first.
+        how = f"exit code {returncode}" if returncode > 0 else f"killed by {signal.Signals(-returncode).name}"
+        if returncode == -signal.SIGKILL:
+            how += " (often the out-of-memory killer)"
+        status, error = "failed", f"{how}: {stderr_tail or error or 'no stderr'}"
+    return TrialRecord(trial_id=trial.trial_id, params=dict(trial.params), status=status, run_dir=str(run_dir),
+                       returncode=returncode, validation_metric=run.validation_metric if run else None,
+                       dev=run.dev if run else None, test=run.test if run else None, error=error, **fields)
+
+
+def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def run_trial(sweep: Sweep, trial: Trial, slot: Slot) -> TrialRecord:
+    run_dir = sweep.run_dir(trial)
+    command = sweep.command_for(trial, slot.launcher())
+    logs = sweep.folder / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    out_path, err_path = logs / f"{trial.trial_id}.out", logs / f"{trial.trial_id}.err"
+    log.info("start %s on %s: %s", trial.trial_id, ",".join(slot.devices) or "default device",
+             shlex.join(command))
+    start = time.monotonic()
+    with open(out_path, "w") as out, open(err_path, "w") as err:
+        try:
+            returncode = subprocess.run(command, stdout=out, stderr=err, env=slot.env()).returncode
+        except OSError as exc:  # the launcher itself is missing or not executable
+            err.write(f"could not start {command[0]!r}: {exc}\n")
+            returncode = 127
+    record = _record(trial, run_dir, command=command, returncode=returncode,
+                     seconds=round(time.monotonic() - start, 3), stderr_tail=_tail(err_path))
+    if record.status == "failed":
+        mark_failed(run_dir, record.error or "failed")
+    level = logging.INFO if record.status == "finished" else logging.WARNING
+    log.log(level, "%s %s in %.1fs%s", trial.trial_id, record.status, record.seconds,
+            f": {record.error}" if record.error else "")
+    return record
+
+
+def run_sweep(sweep: Sweep, slots: Sequence[Slot] = (Slot(),)) -> dict[str, TrialRecord]:
+    """Run every trial that has no finished run directory, one per slot at a time, and rewrite the records
+    after each; return the records of all trials."""
+    sweep.folder.mkdir(parents=True, exist_ok=True)
+    records = load_records(sweep.folder)
+    lock = threading.Lock()
+
+    def save() -> None:
+        order = [t.trial_id for t in sweep.trials]
+        ordered = sorted(records.values(), key=lambda r: order.index(r.trial_id) if r.trial_id in order
+                         else len(order))
+        write_json(sweep.folder / RECORDS_FILE, {"sweep": sweep.name, "trials": [asdict(r) for r in ordered]})
+
+    todo = []
+    for trial in sweep.trials:
+        run_dir = sweep.run_dir(trial)
+        status = assess(run_dir).status
+        if status == "failed":
+            todo.append(trial)
+            continue
+        previous = records.get(trial.trial_id)
+        if previous is None or previous.status != status:
+            records[trial.trial_id] = _record(trial, run_dir)
+        log.info("skip %s: its run directory says finished (%s)", trial.trial_id, status)
+    save()
+
+    free: queue.Queue[Slot] = queue.Queue()
+    for slot in slots:
+        free.put(slot)
+    progress = tqdm(total=len(sweep.trials), initial=len(sweep.trials) - len(todo), desc=sweep.name,
+                    unit="trial", file=sys.stderr)
+
+    def work(trial: Trial) -> None:
+        slot = free.get()
+        try:
+            record = run_trial(sweep, trial, slot)
+        finally:
+            free.put(slot)
+        with lock:
+            records[trial.trial_id] = record
+            save()
+            progress.update()
+
+    pool = ThreadPoolExecutor(max_workers=len(slots))
+    try:
+        for future in as_completed([pool.submit(work, t) for t in todo]):
+            future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        progress.close()
+    return records
