@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict:
     spec = BaselineSpec(
         baseline=baseline, model_name_or_path=args.model_name_or_path or baseline.default_model, task=args.task,
         family=family, data_dir=args.data_dir, seq_length=args.seq_length, dev_fraction=args.dev_fraction,
-        data_seed=args.data_seed, max_train_examples=args.max_train_examples, source_prefix=prefix,
+        data_seed=args.data_seed, max_train_examples=args.max_train_examples, few_shot=args.few_shot, source_prefix=prefix,
         hidden_dropout=args.hidden_dropout, output_dropout=args.output_dropout,
         checkpoint_activations=args.checkpoint_activations, length_penalty=args.length_penalty,
         src_seq_length=args.src_seq_length, tgt_seq_length=args.tgt_seq_length, min_tgt_length=args.min_tgt_length,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -31,3 +32,33 @@ def few_shot_subset(examples: Sequence[T], k_per_class: int, seed: int,
     for c in sorted(by_class, key=str):
         chosen += random.Random(f"{seed}:{c}").sample(by_class[c], k_per_class)
     return [examples[i] for i in sorted(chosen)]
+
+
+@dataclass(frozen=True)
+class TrainSubset:
+    """Which part of train a run uses: all of it, the first N rows, or k seeded examples of every class."""
+
+    first: int = 0
+    per_class: int = 0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.first < 0 or self.per_class < 0:
+            raise ValueError(f"train subset sizes must be >= 0, got first={self.first}, per_class={self.per_class}")
+        if self.first and self.per_class:
+            raise ValueError("--max-train-examples and --few-shot cannot be combined: choose the first N rows or k per class")
+
+    def select(self, train: Sequence[T], label: Callable[[T], Hashable] = example_label) -> tuple[list[T], dict | None]:
+        """The chosen rows (in their file order) and config.json's record of the choice (None when all are used)."""
+        if self.per_class:
+            labels = [label(ex) for ex in train]
+            if any(lab is None for lab in labels):
+                raise ValueError("--few-shot needs a label on every training example (a generation task has none: "
+                                 "use --max-train-examples)")
+            chosen = few_shot_subset(train, self.per_class, self.seed, label)
+            return chosen, {"kind": "few_shot", "per_class": self.per_class, "seed": self.seed,
+                            "classes": len(set(map(str, labels))), "of": len(train), "size": len(chosen)}
+        if self.first:
+            chosen = list(train[: self.first])
+            return chosen, {"kind": "first", "first": self.first, "of": len(train), "size": len(chosen)}
+        return list(train), None

@@ -37,3 +37,18 @@ def hf_tokenizer():
     from model.tokenizer import GLMTokenizer
 
     return GLMTokenizer.from_dir(TOKENIZER_DIR, mask_id=50267)
+
+
+@pytest.fixture(scope="session")
+def pretrained_tiny() -> Path:
+    """The tiny GLM pretrained with the blank-infilling objective (scripts/make_pretrained_tiny.py).
+
+    Built once into checkpoints/glm-tiny-pretrained (about 3-4 minutes on one core), exactly as the README's
+    first run builds it, and reused afterwards; learning tests of prompts, zero-shot and PEFT need its weights.
+    """
+    from scripts.make_pretrained_tiny import make_pretrained_tiny
+
+    out = ROOT / "checkpoints" / "glm-tiny-pretrained"
+    if not (out / "pretraining.json").is_file():
+        make_pretrained_tiny(out)
+    return out

@@ -107,8 +107,14 @@ def test_run_directory_has_the_glm_run_format(runs, glm_dir, baseline, method):
     assert cfg["model"]["model_type"] == baseline
     data, glm_data = dict(cfg["data"]), dict(glm_cfg["data"])
     sizes, glm_sizes = data.pop("sizes"), glm_data.pop("sizes")
+    subset, glm_subset = data.pop("train_subset", None), glm_data.pop("train_subset")  # --max-train-examples differs
     assert data == glm_data  # the same split files and split records
-    assert sizes["dev"] == glm_sizes["dev"] and sizes["test"] == glm_sizes["test"]  # train: --max-train-examples differs
+    assert sizes["dev"] == glm_sizes["dev"] and sizes["test"] == glm_sizes["test"]
+    assert glm_subset["kind"] == "first" and glm_subset["size"] == glm_sizes["train"]
+    if subset is None:  # all of train
+        assert sizes["train"] == glm_subset["of"]
+    else:
+        assert subset["kind"] == "first" and subset["of"] == glm_subset["of"] and subset["size"] == sizes["train"]
 
     results, glm_results = read_json(run_dir / "results.json"), read_json(glm_dir / "results.json")
     assert results == res

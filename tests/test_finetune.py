@@ -205,3 +205,12 @@ def test_generation_runs_record_method_seq2seq(tiny_ckpt, tmp_path):
     finetune(["--task", "customization", "--data-dir", str(SEQ_DEMO), "--load-pretrained", str(tiny_ckpt), "--save", str(tmp_path),
               "--experiment-name", "m", "--src-seq-length", "32", "--tgt-seq-length", "8", "--epochs", "0", "--eval-batch-size", "50"])
     assert json.loads((tmp_path / "m" / "config.json").read_text())["args"]["method"] == "seq2seq"
+
+
+def test_few_shot_trains_on_a_seeded_stratified_subset_and_records_it(tiny_ckpt, tmp_path):
+    run(tiny_ckpt, tmp_path, "k4", "--few-shot", 4, "--epochs", 1, "--lr", 1e-3, "--data-seed", 3)
+    data = json.loads((tmp_path / "k4" / "config.json").read_text())["data"]
+    assert data["sizes"]["train"] == 16 and data["train_subset"] == {
+        "kind": "few_shot", "per_class": 4, "seed": 3, "classes": 4, "of": 400, "size": 16}
+    with pytest.raises(SystemExit, match="cannot be combined"):
+        run(tiny_ckpt, tmp_path, "both", "--few-shot", 4, "--max-train-examples", 8, "--epochs", 1)

@@ -29,3 +29,24 @@ def test_input_examples_and_errors():
         few_shot_subset(exs, 5, seed=0)
     with pytest.raises(ValueError, match=">= 1"):
         few_shot_subset(exs, 0, seed=0)
+
+
+def test_train_subset_records_what_it_chose():
+    from tasks.sampling import TrainSubset
+
+    data = rows({0: 20, 1: 20, 2: 20})
+    chosen, record = TrainSubset(per_class=4, seed=5).select(data)
+    assert Counter(r["label"] for r in chosen) == {0: 4, 1: 4, 2: 4}
+    assert record == {"kind": "few_shot", "per_class": 4, "seed": 5, "classes": 3, "of": 60, "size": 12}
+    first, record = TrainSubset(first=7).select(data)
+    assert first == data[:7] and record == {"kind": "first", "first": 7, "of": 60, "size": 7}
+    assert TrainSubset().select(data) == (data, None)
+
+
+def test_train_subset_refuses_what_it_cannot_do():
+    from tasks.sampling import TrainSubset
+
+    with pytest.raises(ValueError, match="cannot be combined"):
+        TrainSubset(first=8, per_class=2)
+    with pytest.raises(ValueError, match="needs a label"):
+        TrainSubset(per_class=2).select([{"label": None}, {"label": None}])

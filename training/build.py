@@ -16,6 +16,7 @@ from model.peft import PeftConfig, apply_peft
 from model.tokenizer import GLMTokenizer
 from tasks.base import DataProcessor, InputExample
 from tasks.registry import PreparedTask
+from tasks.sampling import TrainSubset
 
 from .cloze import build_classification_task
 from .config import GenerationOptions, HeadConfig, TaskConfig
@@ -37,22 +38,25 @@ class BuiltTask:
         return self.make_evaluator(batch_size, device)
 
 
-def load_splits(processor: DataProcessor, data_dir: str | None, max_train_examples: int = 0) -> dict[str, list[InputExample]]:
-    """train/dev/test examples of a processor; `max_train_examples` keeps the first N of train."""
-    examples = {
-        "train": processor.get_train_examples(data_dir),
-        "dev": processor.get_dev_examples(data_dir),
-        "test": processor.get_test_examples(data_dir),
-    }
-    if max_train_examples:
-        examples["train"] = examples["train"][:max_train_examples]
-    return examples
+def load_splits(processor: DataProcessor, data_dir: str | None,
+                subset: TrainSubset = TrainSubset()) -> tuple[dict[str, list[InputExample]], dict | None]:
+    """train/dev/test examples of a processor, train reduced to `subset`, and the record of that reduction."""
+    train = processor.get_train_examples(data_dir)
+    try:
+        train, subset_record = subset.select(train)
+    except ValueError as err:
+        raise SystemExit(f"training data of {processor.data_record.get('train', {}).get('from', 'this task')}: {err}") from None
+    examples = {"train": train, "dev": processor.get_dev_examples(data_dir), "test": processor.get_test_examples(data_dir)}
+    return examples, subset_record
 
 
-def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]], source: str | None = None) -> dict:
+def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]], source: str | None = None,
+                train_subset: dict | None = None) -> dict:
     """config.json's "data": where each split came from and how dev was made (the processor's record), the sizes
-    used, and for generation runs the data source as a whole."""
+    used, the part of train used when not all of it, and for generation runs the data source as a whole."""
     record = {**processor.data_record, "sizes": {split: len(exs) for split, exs in examples.items()}}
+    if train_subset is not None:
+        record["train_subset"] = train_subset
     if source is not None:
         record["from"] = source
     return record
@@ -73,7 +77,7 @@ def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, token
     built = build_classification_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.labels,
                                       task.metrics, cfg.seq_length, head.kind, cfg.multi_token_layout, cfg.length_penalty,
                                       head.output_dropout)
-    examples = load_splits(task.processor, cfg.data.data_dir, cfg.max_train_examples)
+    examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
     samples = {split: built.encode_all(exs, split) for split, exs in examples.items()}
     return BuiltTask(
         module=built.module,
@@ -81,7 +85,7 @@ def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, token
         collate=built.collate,
         make_evaluator=lambda bs, device: built.evaluator(samples, examples, bs, device),
         validation_metric=task.metrics[0],
-        data_record=data_record(task.processor, examples),
+        data_record=data_record(task.processor, examples, train_subset=subset),
     )
 
 
@@ -96,7 +100,7 @@ def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenize
                                 length_penalty=g.length_penalty, no_repeat_ngram_size=g.no_repeat_ngram_size,
                                 eop_id=tokenizer.eop_id, pad_id=tokenizer.pad_id, use_cache=g.use_cache)
     built = build_seq2seq_task(backbone, tokenizer, task.seq2seq_prompt, layout, decoding, g.label_smoothing, task.metrics)
-    examples = load_splits(task.processor, cfg.data.data_dir, cfg.max_train_examples)
+    examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
     samples = {split: built.encode_all(exs) for split, exs in examples.items()}
     return BuiltTask(
         module=built.module,
@@ -105,5 +109,5 @@ def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenize
         make_evaluator=lambda bs, device: built.evaluator(samples, examples, bs, device, g.eval_max_examples),
         validation_metric=task.metrics[0],
         kind="generation",
-        data_record=data_record(task.processor, examples, str(cfg.data.data_dir) if cfg.data.data_dir else "hub"),
+        data_record=data_record(task.processor, examples, str(cfg.data.data_dir) if cfg.data.data_dir else "hub", subset),
     )

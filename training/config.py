@@ -24,6 +24,7 @@ from typing import Literal
 
 from model.peft import PrefixConfig, method_name
 from tasks.registry import DataOptions
+from tasks.sampling import TrainSubset
 
 HeadKind = Literal["cloze", "classifier", "lm", "linear", "text_to_text"]
 
@@ -46,6 +47,8 @@ def add_task_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     g.add_argument("--dev-fraction", type=float, default=0.1, help="share of train held out as dev when there is no dev split")
     g.add_argument("--data-seed", type=int, default=42, help="seed of the stratified dev split")
     g.add_argument("--max-train-examples", type=int, default=0, help="use only the first N training examples (0 = all)")
+    g.add_argument("--few-shot", type=int, default=0, metavar="K",
+                   help="train on K examples of every class, a stratified sample drawn with --data-seed (0 = all)")
     g.add_argument("--validation-metric", help="dev metric that selects the best checkpoint (default: the task's first)")
     g.add_argument("--length-penalty", type=float, default=0.0,
                    help="score / len**penalty: multi-token candidates and beams (0 = plain sum)")
@@ -152,17 +155,27 @@ class TaskConfig:
     prompt: int | str | None = None  # pattern id (hand-written) or template name/id (promptsource)
     allow_non_original: bool = False
     multi_token_layout: str = "packed"
+    few_shot: int = 0  # examples per class (0: all, or the first max_train_examples)
+
+    @property
+    def train_subset(self) -> TrainSubset:
+        return TrainSubset(first=self.max_train_examples, per_class=self.few_shot, seed=self.data.data_seed)
 
 
 def task_config(a: argparse.Namespace) -> TaskConfig:
     prompt = getattr(a, "prompt", None)
-    return TaskConfig(
+    cfg = TaskConfig(
         name=a.task, data=DataOptions(a.data_dir, a.dev_fraction, a.data_seed), seq_length=a.seq_length,
         max_train_examples=a.max_train_examples, validation_metric=a.validation_metric, length_penalty=a.length_penalty,
         prompt=prompt if prompt is not None else getattr(a, "pattern_id", None),
         allow_non_original=getattr(a, "allow_non_original", False),
-        multi_token_layout=getattr(a, "multi_token_layout", "packed"),
+        multi_token_layout=getattr(a, "multi_token_layout", "packed"), few_shot=a.few_shot,
     )
+    try:
+        cfg.train_subset
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return cfg
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,7 @@ def _classification(spec: BaselineSpec) -> BuiltTask:
             return ClassSample(ids, label_of(e))
 
     built = ClassificationTask(module, encode, partial(collate_classes, pad_id=tokenizer.pad_token_id), labels, metrics)
-    examples = load_splits(processor, spec.data_dir, spec.max_train_examples)
+    examples, subset = load_splits(processor, spec.data_dir, spec.train_subset)
     samples = {split: built.encode_all(exs, split) for split, exs in examples.items()}
     return BuiltTask(
         module=module,
@@ -110,14 +110,14 @@ def _classification(spec: BaselineSpec) -> BuiltTask:
         collate=built.collate,
         make_evaluator=lambda bs, device: built.evaluator(samples, examples, bs, device),
         validation_metric=metrics[0],
-        data_record=data_record(processor, examples),  # as GLM's runs
+        data_record=data_record(processor, examples, train_subset=subset),  # as GLM's runs
     )
 
 
 def _seq2seq(spec: BaselineSpec) -> BuiltTask:
     model, tokenizer = load_pretrained(spec, None)
     task = prepare_task(spec)
-    examples = load_splits(task.processor, spec.data_dir, spec.max_train_examples)
+    examples, subset = load_splits(task.processor, spec.data_dir, spec.train_subset)
 
     def encode(source: str, target: str | None) -> TextPair:
         ids = tokenizer(spec.source_prefix + source, truncation=True, max_length=spec.src_seq_length)["input_ids"]
@@ -140,7 +140,7 @@ def _seq2seq(spec: BaselineSpec) -> BuiltTask:
         collate=partial(collate_pairs, pad_id=tokenizer.pad_token_id),
         make_evaluator=make_evaluator,
         validation_metric=task.metrics[0],
-        data_record=data_record(task.processor, examples, str(spec.data_dir) if spec.data_dir else "hub"),
+        data_record=data_record(task.processor, examples, str(spec.data_dir) if spec.data_dir else "hub", subset),
     )
 
 

@@ -18,6 +18,8 @@ from transformers import (
     T5ForConditionalGeneration,
 )
 
+from tasks.sampling import TrainSubset
+
 
 # ---------------------------------------------------------------------------------------------- the baselines
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class BaselineSpec:
     dev_fraction: float
     data_seed: int
     max_train_examples: int
+    few_shot: int
     source_prefix: str
     hidden_dropout: float | None
     output_dropout: float | None
@@ -88,6 +91,10 @@ class BaselineSpec:
     label_smoothing: float
     eval_max_examples: int
     use_cache: bool
+
+    @property
+    def train_subset(self) -> TrainSubset:
+        return TrainSubset(first=self.max_train_examples, per_class=self.few_shot, seed=self.data_seed)
 
     @property
     def method(self) -> str:
