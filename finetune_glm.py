@@ -39,6 +39,7 @@ from training.config import (  # noqa: E402
     task_config,
 )
 from training.driver import command_line, open_run, precision, run  # noqa: E402
+from training.upstream_flags import add_upstream_flags, check_against_checkpoint, check_upstream_args  # noqa: E402
 
 log = logging.getLogger("finetune_glm")
 
@@ -69,11 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="id of [MASK]: original = RoBERTa's <mask> 50264 (GLM's fine-tuning code), hf = 50267")
     g.add_argument("--gelu", choices=("tanh", "erf"), help="GELU variant (default: the checkpoint's, else tanh, the original)")
     g.add_argument("--max-position-embeddings", type=int, help="extend the position tables to this length")
-    g.add_argument("--hidden-dropout", type=float, help="override all dropout probabilities of the backbone")
+    g.add_argument("--hidden-dropout", type=float, help="dropout of embeddings and residual outputs (default: the checkpoint's)")
+    g.add_argument("--attention-dropout", type=float, help="dropout of the attention probabilities (default: the checkpoint's)")
     g.add_argument("--output-dropout", type=float, default=0.1, help="dropout of the classifier head")
     g.add_argument("--checkpoint-activations", action="store_true", help="recompute layers in backward to save memory")
 
     add_training_flags(p)
+    add_upstream_flags(p)  # THUDM/GLM's other flags: accepted with their meaning, checked, or rejected with the reason
     return p
 
 
@@ -85,7 +88,16 @@ class ModelSpec:
     gelu: str | None
     max_position_embeddings: int | None
     hidden_dropout: float | None
+    attention_dropout: float | None
     checkpoint_activations: bool
+
+
+def checkpoint_extra(checkpoint: str) -> dict:
+    """config.json fields beyond the architecture (task_mask, block_position_encoding), where the layout has one."""
+    import json
+
+    path = Path(checkpoint) / "config.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def default_experiment_name(a: argparse.Namespace, method: str) -> str:
@@ -113,15 +125,16 @@ def resolve_checkpoint(name: str | None) -> str:
 def position_rows(a: argparse.Namespace, kind: str) -> int:
     """Position-table rows the run needs, by task kind: the input length for classification; for generation the
     source budget and the target's block positions (upstream raises the tables to the source length too)."""
-    if a.max_position_embeddings:
-        return a.max_position_embeddings
-    return a.seq_length if kind != "generation" else max(a.src_seq_length, a.tgt_seq_length + 1)
+    if kind != "generation":
+        return a.max_position_embeddings or a.seq_length
+    return max(a.max_position_embeddings or 0, a.src_seq_length, a.tgt_seq_length + 1)
 
 
 # ---------------------------------------------------------------------------------------------- run
 def main(argv: list[str] | None = None) -> dict | None:
     args = parse(build_parser(), argv)
     precision(args)  # rejects --fp16 with --bf16 before anything is loaded
+    check_upstream_args(args)
 
     from model.tokenizer import GLMTokenizer
     from tasks.registry import PromptChoiceError, UnknownTaskError, format_prompts, resolve
@@ -143,7 +156,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     tcfg = task_config(args)
     checkpoint = resolve_checkpoint(args.load_pretrained)
     mspec = ModelSpec(checkpoint, args.tokenizer_dir or checkpoint, args.mask_id, args.gelu, args.max_position_embeddings,
-                      args.hidden_dropout, args.checkpoint_activations)
+                      args.hidden_dropout, args.attention_dropout, args.checkpoint_activations)
     tokenizer = GLMTokenizer.from_dir(mspec.tokenizer_dir, mask_id=mspec.mask_id)
     try:
         task = entry.prepare(tcfg.data, tokenizer, prompt=tcfg.prompt, seq_length=tcfg.seq_length,
@@ -153,12 +166,17 @@ def main(argv: list[str] | None = None) -> dict | None:
     head, peft = glm_head(args, task.kind), peft_config(args)
     identity = glm_identity(head, peft)
 
-    ctx = open_run(args, args.experiment_name or default_experiment_name(args, identity["method"]))
+    import torch
+
+    torch.manual_seed(args.seed)  # extended position rows are seeded (open_run seeds again for what follows)
     backbone = load_glm(mspec.load_pretrained, gelu=mspec.gelu, max_sequence_length=position_rows(args, task.kind),
-                        dropout=mspec.hidden_dropout, checkpoint_activations=mspec.checkpoint_activations)
+                        hidden_dropout=mspec.hidden_dropout, attention_dropout=mspec.attention_dropout,
+                        checkpoint_activations=mspec.checkpoint_activations)
     if backbone.config.vocab_size < tokenizer.vocab_size:
         raise SystemExit(f"the tokenizer in {mspec.tokenizer_dir} has {len(tokenizer)} tokens but the model only "
                          f"{backbone.config.vocab_size} embedding rows: tokenizer and checkpoint do not belong together")
+    check_against_checkpoint(args, backbone.config, checkpoint, checkpoint_extra(checkpoint))
+    ctx = open_run(args, args.experiment_name or default_experiment_name(args, identity["method"]))
     built = build_task(task, tcfg, head, peft, generation_options(args), tokenizer, backbone)
 
     def config_record(cfg, ds_config) -> dict:

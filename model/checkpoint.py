@@ -143,12 +143,16 @@ def load_glm(
     dropout: float | None = None,
     checkpoint_activations: bool = False,
     num_attention_heads: int | None = None,
+    hidden_dropout: float | None = None,
+    attention_dropout: float | None = None,
 ) -> GLMModel:
     """Build a GLMModel from a checkpoint in either layout.
 
     `max_sequence_length` larger than the checkpoint's extends both position tables: the stored rows are kept and
     the new rows are freshly initialised N(0, initializer_range), as upstream does for long sources.
     `gelu` defaults to the config's value, else "tanh" (the activation the original weights were trained with).
+    `dropout` sets every dropout probability; `hidden_dropout` (embeddings and residual outputs) and
+    `attention_dropout` (attention probabilities) set one kind each, as THUDM/GLM's two flags do, and win over it.
     """
     sd, hf_config = read_state_dict(path)
     overrides: dict = {"checkpoint_activations": checkpoint_activations}
@@ -158,6 +162,10 @@ def load_glm(
         overrides["num_attention_heads"] = num_attention_heads
     if dropout is not None:
         overrides.update(embedding_dropout_prob=dropout, attention_dropout_prob=dropout, output_dropout_prob=dropout)
+    if hidden_dropout is not None:
+        overrides.update(embedding_dropout_prob=hidden_dropout, output_dropout_prob=hidden_dropout)
+    if attention_dropout is not None:
+        overrides["attention_dropout_prob"] = attention_dropout
     cfg = GLMConfig.from_hf_dict(hf_config, **overrides) if hf_config else infer_config(sd, **overrides)
     stored_len = cfg.max_sequence_length
     if max_sequence_length and max_sequence_length > stored_len:

@@ -203,6 +203,17 @@ def _builtin() -> tuple[TaskEntry, ...]:
     )
 
 
+def _upstream() -> tuple[TaskEntry, ...]:
+    """THUDM/GLM's own task names with its data formats and patterns (docs/UPSTREAM.md), beside the toolkit's."""
+    from tasks.classification import upstream_text as up
+    from tasks.seq2seq import datasets as s2s
+
+    return (
+        *(ClozeTask(name, up.PROCESSORS[name], up.PVPS[name], metrics=up.DEFAULT_METRICS[name]) for name in up.PROCESSORS),
+        GenerationTask("cnn_dm_original", s2s.CnnDmOriginalProcessor, s2s.CNN_DM_PROMPTS),
+    )
+
+
 _REGISTRY: dict[str, TaskEntry] | None = None
 
 
@@ -211,7 +222,7 @@ def registered() -> dict[str, TaskEntry]:
     global _REGISTRY
     if _REGISTRY is None:
         table: dict[str, TaskEntry] = {}
-        for entry in _builtin():
+        for entry in (*_builtin(), *_upstream()):
             for key in (entry.name, *entry.aliases):
                 if key.lower() in table:
                     raise RuntimeError(f"task name {key!r} is registered twice")

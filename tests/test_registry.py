@@ -10,6 +10,7 @@ from tasks.registry import ClozeTask, DataOptions, GenerationTask, PromptChoiceE
 from tasks.seq2seq.metrics import GENERATION_METRICS
 
 DEMO = ROOT / "data" / "demo"
+UPSTREAM_INPUTS = ROOT / "tests" / "fixtures" / "upstream_pvp" / "inputs"
 ENTRIES = sorted({e.name: e for e in registered().values()}.values(), key=lambda e: e.name)
 CLOZE_PATTERNS = [(e.name, pid) for e in ENTRIES if isinstance(e, ClozeTask) for pid in e.pvp_class.available_patterns]
 GENERATION_PROMPTS = [(e.name, pid) for e in ENTRIES if isinstance(e, GenerationTask) for pid in range(len(e.prompt_classes))]
@@ -51,7 +52,10 @@ def test_ag_news_has_single_and_multi_token_patterns(tokenizer):
 def test_every_pattern_renders_every_demo_example(tokenizer, task, pattern_id):
     prepared = resolve(task).prepare(DataOptions(), tokenizer, prompt=pattern_id, seq_length=64)
     pvp, labels, processor = prepared.pvp, prepared.labels, prepared.processor
-    examples = processor.get_dev_examples(DEMO / task) + processor.get_test_examples(DEMO / task)
+    data = DEMO / task if (DEMO / task).is_dir() else UPSTREAM_INPUTS / task  # upstream's csv tasks: upstream's layout
+    examples = processor.get_dev_examples(data)
+    if getattr(processor, "has_test_split", True):
+        examples += processor.get_test_examples(data)
     assert examples
     for example in examples:
         if pvp.is_multi_token:

@@ -15,6 +15,7 @@ from model.glm import GLMModel
 from model.peft import PeftConfig, apply_peft
 from model.tokenizer import GLMTokenizer
 from tasks.base import DataProcessor, InputExample
+from tasks.data_io import MissingSplitError
 from tasks.registry import PreparedTask
 from tasks.sampling import TrainSubset
 
@@ -46,8 +47,22 @@ def load_splits(processor: DataProcessor, data_dir: str | None,
         train, subset_record = subset.select(train)
     except ValueError as err:
         raise SystemExit(f"training data of {processor.data_record.get('train', {}).get('from', 'this task')}: {err}") from None
-    examples = {"train": train, "dev": processor.get_dev_examples(data_dir), "test": processor.get_test_examples(data_dir)}
+    examples = {"train": train, "dev": processor.get_dev_examples(data_dir), "test": _test_examples(processor, data_dir)}
     return examples, subset_record
+
+
+def _test_examples(processor: DataProcessor, data_dir: str | None) -> list[InputExample]:
+    """The test split. A processor whose data layout has none by design (`has_test_split = False`: THUDM/GLM's csv
+    tasks, whose test.csv is their dev split) gets an empty one, and the data record says why; for every other
+    processor a missing test split is the error it raises."""
+    if getattr(processor, "has_test_split", True):
+        return processor.get_test_examples(data_dir)
+    try:
+        processor.get_test_examples(data_dir)
+    except MissingSplitError as err:
+        processor.data_record["test"] = {"from": None, "size": 0, "why": str(err)}
+        return []
+    raise RuntimeError(f"{type(processor).__name__} says it has no test split but returned one")
 
 
 def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]], source: str | None = None,

@@ -31,6 +31,7 @@ class UpstreamCsvProcessor(DataProcessor):
     columns: ClassVar[tuple[str, ...]]
     num_labels: ClassVar[int]
     SPLIT_FILES: ClassVar[dict[str, str]] = {"train": "train.csv", "dev": "test.csv"}
+    has_test_split: ClassVar[bool] = False  # test.csv is the dev split (training.build records an empty test split)
 
     def __init__(self, dev_fraction: float = 0.1, seed: int = 42):
         super().__init__(dev_fraction, seed)

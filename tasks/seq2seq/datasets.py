@@ -25,6 +25,7 @@ from typing import ClassVar
 from tasks.base import DataProcessor, InputExample
 from tasks.data_io import DataError, Row
 from tasks.seq2seq.layout import Seq2SeqPrompt
+from tasks.seq2seq.upstream import is_xsum_layout, read_xsum_split, upstream_summary_line
 
 CUSTOMIZATION_NAMES = {"train": "train", "dev": "val", "test": "test"}  # THUDM/GLM's file stems
 
@@ -84,8 +85,8 @@ class Seq2SeqProcessor(DataProcessor):
     def _rows(self, data_dir: str | Path | None, split: str) -> list[Row] | None:
         stem = CUSTOMIZATION_NAMES[split]
         if data_dir is not None and (Path(data_dir) / f"{stem}.source").is_file():
-            return [Row({self.source_field: r.fields["source"], self.target_field: r.fields["target"]}, r.where)
-                    for r in read_customization(data_dir, split)]
+            return [Row({self.source_field: self.file_line(r.fields["source"]), self.target_field: self.file_line(r.fields["target"])},
+                        r.where) for r in read_customization(data_dir, split)]
         if self.customization_only:
             if split == "dev":
                 if data_dir is not None and (Path(data_dir) / "train.source").is_file():
@@ -94,6 +95,10 @@ class Seq2SeqProcessor(DataProcessor):
             raise DataError(f"the customization task needs --data-dir holding {stem}.source and {stem}.target; "
                             f"{data_dir} has no {stem}.source")
         return super()._rows(data_dir, split)
+
+    def file_line(self, text: str | None) -> str | None:
+        """A line of a `.source`/`.target` file as the task reads it (THUDM/GLM's summarisation tasks clean it)."""
+        return text
 
     def hub_remedy(self, split: str) -> str:
         stem = CUSTOMIZATION_NAMES[split]
@@ -129,8 +134,20 @@ class SamsumProcessor(Seq2SeqProcessor):
 
 
 class XSumProcessor(Seq2SeqProcessor):
+    """Also reads THUDM/GLM's layout: `bbc-summary-data/` with the split JSON and `<id>.summary` files."""
+
     hub_name, hub_subset = "xsum", None
     source_field, target_field, id_field = "document", "summary", "id"
+
+    def _rows(self, data_dir: str | Path | None, split: str) -> list[Row] | None:
+        if is_xsum_layout(data_dir):
+            return read_xsum_split(data_dir, split)
+        return super()._rows(data_dir, split)
+
+    def _origin(self, data_dir: str | Path | None, split: str) -> str:
+        if is_xsum_layout(data_dir):
+            return f"{data_dir} (bbc-summary-data layout, split {split})"
+        return super()._origin(data_dir, split)
 
 
 class CnnDailyMailProcessor(Seq2SeqProcessor):
@@ -138,9 +155,26 @@ class CnnDailyMailProcessor(Seq2SeqProcessor):
     source_field, target_field, id_field = "article", "highlights", "id"
 
 
+class CnnDmOriginalProcessor(Seq2SeqProcessor):
+    """THUDM/GLM's `cnn_dm_original`: its `{train,val,test}.source/.target` files of untokenised CNN/DailyMail,
+    punctuation standardised as upstream reads them (without files: the hub's cnn_dailymail 3.0.0)."""
+
+    hub_name, hub_subset = "cnn_dailymail", "3.0.0"
+    source_field, target_field, id_field = "article", "highlights", "id"
+
+    def file_line(self, text: str | None) -> str | None:
+        return None if text is None else upstream_summary_line(text, gigaword=False)
+
+
 class GigawordProcessor(Seq2SeqProcessor):
+    """From `.source`/`.target` files (THUDM/GLM's gigaword/org_data), lines are cleaned as upstream reads them:
+    punctuation standardised and `gigaword_detokenize`d (-lrb- -> "(", UNK -> [UNK], ...); hub records as they are."""
+
     hub_name, hub_subset = "gigaword", None
     source_field, target_field, id_field = "document", "summary", None
+
+    def file_line(self, text: str | None) -> str | None:
+        return None if text is None else upstream_summary_line(text, gigaword=True)
 
 
 # --------------------------------------------------------------------------------------------- prompts
