@@ -3,21 +3,35 @@
 #   bash scripts/ds_finetune_seq2seq.sh config_tasks/model_glm_roberta_large.sh config_tasks/seq_samsum.sh [extra flags]
 #
 # The model fragment sets MODEL_TYPE, MODEL_ARGS, CHECKPOINT_PATH; the seq fragment sets EXPERIMENT_NAME,
-# TASK_NAME, DATA_PATH, TRAIN_ARGS, COMMON_ARGS, TASK_ARGS and PATTERN_IDS. PATTERN_ID picks the prompt
-# (default: the first of PATTERN_IDS). Extra flags come last and win. GPUs, DeepSpeed and precision:
-# scripts/launch.sh.
+# TASK_NAME, DATA_PATH, TRAIN_ARGS, COMMON_ARGS, TASK_ARGS and PATTERN_IDS. THUDM/GLM's own fragments run unchanged
+# (DATA_ROOT, CHECKPOINT_PATH, SAVE_PATH: scripts/fragments.sh, docs/UPSTREAM.md). The prompt is the fragment's
+# --pattern-id, or PATTERN_ID when set (it wins), else the first of PATTERN_IDS; the run is named
+# EXPERIMENT_NAME-p<pattern>. The position tables follow --src-seq-length (finetune_glm.py). Extra flags come last
+# and win. GPUs, DeepSpeed and precision: scripts/launch.sh.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/launch.sh"
+source "$(dirname "$0")/fragments.sh"
 cd "$REPO_ROOT"
 [ $# -ge 2 ] || { echo "usage: $0 MODEL.sh SEQ_TASK.sh [extra finetune_glm.py flags]" >&2; exit 2; }
-source "$1"
-source "$2"
+MODEL_FRAGMENT=$1 TASK_FRAGMENT=$2
+fragment_defaults "$MODEL_FRAGMENT"
+source "$MODEL_FRAGMENT"
+source "$TASK_FRAGMENT"
 shift 2
+check_fragment_paths "$MODEL_FRAGMENT" "$TASK_FRAGMENT"
 
-PATTERN_ID=${PATTERN_ID:-${PATTERN_IDS[0]:-0}}
 DATA_ARGS=()
 [ -n "${DATA_PATH:-}" ] && DATA_ARGS=(--data-dir "$DATA_PATH")
-ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --experiment-name "${EXPERIMENT_NAME}-p${PATTERN_ID}" --save "${SAVE_PATH:-runs}"
-      --pattern-id "$PATTERN_ID" --overwrite $MODEL_ARGS $TRAIN_ARGS $COMMON_ARGS $TASK_ARGS "$@")
+PATTERN_ARGS=()
+if [ -n "${PATTERN_ID:-}" ]; then
+  PATTERN_ARGS=(--pattern-id "$PATTERN_ID")
+elif ! has_pattern_id $MODEL_ARGS ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "$@"; then
+  PATTERN_ARGS=(--pattern-id "${PATTERN_IDS[0]:-0}")
+fi
+ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --save "$SAVE_PATH" --overwrite
+      $MODEL_ARGS ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "${PATTERN_ARGS[@]}" "$@")
+pattern_and_name "${ARGS[@]}"
+ARGS=(--experiment-name "$RUN_NAME" "${ARGS[@]}")
+echo "[ds_finetune_seq2seq] task $TASK_NAME, pattern $RUN_PATTERN_ID, data ${DATA_PATH:-from the hub}, run $SAVE_PATH/$RUN_NAME"
 launch_finetune ds_finetune_seq2seq

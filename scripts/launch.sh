@@ -4,24 +4,40 @@
 # and newer; set but empty: fp32); without GPUs one CPU process, or DeepSpeed on CPU with DEEPSPEED_ON_CPU=1.
 # A model fragment with MAKE_TINY_CHECKPOINT gets its checkpoint written on first use, by MAKE_CHECKPOINT_SCRIPT
 # (default scripts/make_tiny_checkpoint.py) with those arguments and --out "$CHECKPOINT_PATH".
-launch_finetune() {
-  local tag=$1 driver=${2:-finetune_glm.py}
-  if [ -n "${MAKE_TINY_CHECKPOINT:-}" ] && [ ! -f "$CHECKPOINT_PATH/config.json" ]; then
-    "$PYTHON" "${MAKE_CHECKPOINT_SCRIPT:-scripts/make_tiny_checkpoint.py}" --out "$CHECKPOINT_PATH" $MAKE_TINY_CHECKPOINT
-  fi
+# PRINT_ONLY=1 prints the command (one argument per line) instead of running it.
+# `uses_deepspeed` says whether launch_finetune will go through DeepSpeed (GPUs, or DEEPSPEED_ON_CPU=1).
+detect_gpus() {
   if [ -z "${N_GPU:-}" ]; then
     N_GPU=$("$PYTHON" -c "import torch; print(torch.cuda.device_count())")
   fi
+}
+
+uses_deepspeed() {
+  detect_gpus
+  [ "$N_GPU" -gt 0 ] || [ -n "${DEEPSPEED_ON_CPU:-}" ]
+}
+
+launch_finetune() {
+  local tag=$1 driver=${2:-finetune_glm.py} cmd
+  if [ -z "${PRINT_ONLY:-}" ] && [ -n "${MAKE_TINY_CHECKPOINT:-}" ] && [ ! -f "$CHECKPOINT_PATH/config.json" ]; then
+    "$PYTHON" "${MAKE_CHECKPOINT_SCRIPT:-scripts/make_tiny_checkpoint.py}" --out "$CHECKPOINT_PATH" $MAKE_TINY_CHECKPOINT
+  fi
+  detect_gpus
   local ds_config=${DS_CONFIG:-config_tasks/ds_config_zero2.json}
   if [ "$N_GPU" -gt 0 ]; then
     echo "[$tag] $N_GPU GPU(s): deepspeed launcher, $ds_config"
-    exec "$PYTHON" -m deepspeed.launcher.runner --num_gpus "$N_GPU" --master_port "${MASTER_PORT:-$((29500 + RANDOM % 1000))}" \
-      "$driver" --deepspeed --deepspeed_config "$ds_config" ${GPU_PRECISION_ARGS---fp16} "${ARGS[@]}"
+    cmd=("$PYTHON" -m deepspeed.launcher.runner --num_gpus "$N_GPU" --master_port "${MASTER_PORT:-$((29500 + RANDOM % 1000))}"
+         "$driver" --deepspeed --deepspeed_config "$ds_config" ${GPU_PRECISION_ARGS---fp16} "${ARGS[@]}")
   elif [ -n "${DEEPSPEED_ON_CPU:-}" ]; then
     echo "[$tag] no GPU: DeepSpeed on CPU (gloo), $ds_config"
-    exec "$PYTHON" "$driver" --deepspeed --deepspeed_config "$ds_config" "${ARGS[@]}"
+    cmd=("$PYTHON" "$driver" --deepspeed --deepspeed_config "$ds_config" "${ARGS[@]}")
   else
     echo "[$tag] no GPU: one CPU process"
-    exec "$PYTHON" "$driver" "${ARGS[@]}"
+    cmd=("$PYTHON" "$driver" "${ARGS[@]}")
   fi
+  if [ -n "${PRINT_ONLY:-}" ]; then  # show the command, one argument per line, and run nothing
+    printf '%s\n' "${cmd[@]}"
+    exit 0
+  fi
+  exec "${cmd[@]}"
 }
