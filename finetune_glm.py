@@ -92,6 +92,32 @@ class ModelSpec:
     checkpoint_activations: bool
 
 
+ROBERTA_HUB = "roberta-large"  # where upstream's GPT2BPETokenizer("roberta") gets vocab.json / merges.txt
+
+
+def tokenizer_dir(given: str | None, checkpoint: str) -> str:
+    """--tokenizer-dir, else the checkpoint directory when it holds vocab.json and merges.txt, else (an original-layout
+    checkpoint, which upstream ships without them) RoBERTa's files from the hub, as upstream's tokenizer fetches them."""
+    if given:
+        return given
+    folder = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parent
+    if not Path(checkpoint).exists() or all((folder / name).is_file() for name in ("vocab.json", "merges.txt")):
+        return str(folder) if Path(checkpoint).exists() else checkpoint
+    try:
+        from huggingface_hub import hf_hub_download
+
+        vocab = hf_hub_download(ROBERTA_HUB, "vocab.json")
+        hf_hub_download(ROBERTA_HUB, "merges.txt")
+    except Exception as err:
+        raise SystemExit(
+            f"{folder} has no vocab.json/merges.txt (an original-layout GLM checkpoint) and RoBERTa's could not be "
+            f"fetched from the hub ({ROBERTA_HUB}: {type(err).__name__}); pass --tokenizer-dir with the "
+            "glm-roberta-large tokenizer files"
+        ) from None
+    log.info("tokenizer: %s has no vocab.json/merges.txt; using %s's from the hub (as upstream does)", folder, ROBERTA_HUB)
+    return str(Path(vocab).parent)
+
+
 def checkpoint_extra(checkpoint: str) -> dict:
     """config.json fields beyond the architecture (task_mask, block_position_encoding), where the layout has one."""
     import json
@@ -155,7 +181,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     # Everything that can be checked without the model is checked before a run directory exists.
     tcfg = task_config(args)
     checkpoint = resolve_checkpoint(args.load_pretrained)
-    mspec = ModelSpec(checkpoint, args.tokenizer_dir or checkpoint, args.mask_id, args.gelu, args.max_position_embeddings,
+    mspec = ModelSpec(checkpoint, tokenizer_dir(args.tokenizer_dir, checkpoint), args.mask_id, args.gelu, args.max_position_embeddings,
                       args.hidden_dropout, args.attention_dropout, args.checkpoint_activations)
     tokenizer = GLMTokenizer.from_dir(mspec.tokenizer_dir, mask_id=mspec.mask_id)
     try:

@@ -540,3 +540,28 @@ def test_agnews_registered_task_renders_as_upstream_for_all_six_patterns(tokeniz
             assert ours.position_ids == [row["position_ids"], row["block_position_ids"]]
         checked.add(int(render["pattern_id"]))
     assert checked == {0, 1, 2, 3, 4, 5}
+
+
+def test_original_layout_checkpoint_without_tokenizer_files(tmp_path, monkeypatch):
+    """Upstream's fragments pass no tokenizer directory: the checkpoint's files, else RoBERTa's from the hub (as
+    upstream's GPT2BPETokenizer fetches them), else a message saying to pass --tokenizer-dir."""
+    import huggingface_hub
+
+    from finetune_glm import tokenizer_dir
+
+    assert tokenizer_dir(None, str(TINY)) == str(TINY)
+    assert tokenizer_dir("tok", str(TINY)) == "tok"
+    original = tmp_path / "blocklm-roberta-large-blank"
+    original.mkdir()
+    (original / "latest_checkpointed_iteration.txt").write_text("250000\n")
+
+    def offline(repo_id, filename, **kwargs):
+        raise OSError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", offline)
+    with pytest.raises(SystemExit, match=r"has no vocab.json/merges.txt .* pass --tokenizer-dir"):
+        tokenizer_dir(None, str(original))
+    cached = tmp_path / "hub" / "roberta"
+    cached.mkdir(parents=True)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", lambda repo_id, filename, **kw: str(cached / filename))
+    assert tokenizer_dir(None, str(original)) == str(cached)
