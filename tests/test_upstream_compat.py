@@ -26,8 +26,14 @@ from conftest import FIXTURES, ROOT
 
 from training.upstream_flags import BY_NAME, SUPERGLUE_LAYER_FLAGS, UPSTREAM_FLAGS, flag_table_markdown
 
-TINY = ROOT / "checkpoints" / "glm-tiny"
 DEMO = ROOT / "data" / "demo"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    from scripts.make_tiny_checkpoint import make_tiny_checkpoint
+
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "glm-tiny", vocab="demo")
 
 
 # ---------------------------------------------------------------------------------------------- fragments
@@ -187,11 +193,9 @@ def write_bbc_summary_data(out: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- running the scripts
-def script_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    ckpts = tmp_path / "ckpts"
-    ckpts.mkdir(exist_ok=True)
-    if not (ckpts / "glm-tiny").exists():
-        (ckpts / "glm-tiny").symlink_to(TINY)
+def script_env(tmp_path: Path, tiny: Path, **extra: str) -> dict[str, str]:
+    """CHECKPOINT_PATH is the folder holding glm-tiny, as upstream's scripts use it."""
+    ckpts = tiny.parent
     env = {k: v for k, v in os.environ.items() if k not in ("DATA_ROOT", "CHECKPOINT_PATH", "SAVE_PATH", "PATTERN_ID",
                                                              "XXLARGE_EPOCH", "DEEPSPEED_ON_CPU", "PRINT_ONLY")}
     env.update(PYTHON=sys.executable, N_GPU="0", CHECKPOINT_PATH=str(ckpts), SAVE_PATH=str(tmp_path / "runs"),
@@ -199,13 +203,13 @@ def script_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_script(script: str, model: str, task: str, tmp_path: Path, *flags: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_script(script: str, model: str, task: str, tmp_path: Path, *flags: str, env: dict) -> subprocess.CompletedProcess:
     frag = tmp_path / "fragments"
     frag.mkdir(exist_ok=True)
     (frag / "model.sh").write_text(model)
     (frag / "task.sh").write_text(task)
     return subprocess.run(["bash", str(ROOT / "scripts" / script), str(frag / "model.sh"), str(frag / "task.sh"), *flags],
-                          cwd=ROOT, env=env or script_env(tmp_path), capture_output=True, text=True, timeout=900)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
 
 
 def printed_args(proc: subprocess.CompletedProcess) -> list[str]:
@@ -324,7 +328,7 @@ def finetune(argv: list[str]):
     return finetune_glm.main(argv)
 
 
-def test_model_definition_flags_are_checked_against_the_checkpoint(tmp_path):
+def test_model_definition_flags_are_checked_against_the_checkpoint(tmp_path, tiny):
     """Upstream's own model fragment with the tiny checkpoint: the run stops naming every disagreement, and no run
     directory is left behind."""
     data = write_agnews(tmp_path / "data")
@@ -332,28 +336,28 @@ def test_model_definition_flags_are_checked_against_the_checkpoint(tmp_path):
                   "--max-position-embeddings", "512", "--tokenizer-model-type", "roberta", "--tokenizer-type", "GPT2BPETokenizer"]
     with pytest.raises(SystemExit, match=r"disagree with the checkpoint .*glm-tiny: --num-layers 24 but the checkpoint has 2; "
                                          r"--hidden-size 1024 but the checkpoint has 64; --num-attention-heads 16 but the checkpoint has 4"):
-        finetune(["--task", "agnews", "--data-dir", str(data), "--load-pretrained", str(TINY), "--save", str(tmp_path / "runs"),
+        finetune(["--task", "agnews", "--data-dir", str(data), "--load-pretrained", str(tiny), "--save", str(tmp_path / "runs"),
                   "--experiment-name", "x", *model_args])
     with pytest.raises(SystemExit, match="--task-mask but the checkpoint was trained without a task mask"):
-        finetune(["--task", "agnews", "--data-dir", str(data), "--load-pretrained", str(TINY), "--save", str(tmp_path / "runs"),
+        finetune(["--task", "agnews", "--data-dir", str(data), "--load-pretrained", str(tiny), "--save", str(tmp_path / "runs"),
                   "--experiment-name", "x", "--task-mask"])
     assert not (tmp_path / "runs").exists()
 
 
-def test_unknown_task_and_save_epoch_stop_before_a_run_directory(tmp_path):
+def test_unknown_task_and_save_epoch_stop_before_a_run_directory(tmp_path, tiny):
     with pytest.raises(SystemExit, match="unknown task 'RTX'"):
-        finetune(["--task", "RTX", "--load-pretrained", str(TINY), "--save", str(tmp_path / "runs")])
+        finetune(["--task", "RTX", "--load-pretrained", str(tiny), "--save", str(tmp_path / "runs")])
     with pytest.raises(SystemExit, match=r"--save-epoch 1 .* is not supported: the selected model is saved in best/"):
-        finetune(["--task", "agnews", "--load-pretrained", str(TINY), "--save", str(tmp_path / "runs"), "--save-epoch", "1", "--epochs", "3"])
+        finetune(["--task", "agnews", "--load-pretrained", str(tiny), "--save", str(tmp_path / "runs"), "--save-epoch", "1", "--epochs", "3"])
     assert not (tmp_path / "runs").exists()
 
 
-def test_hidden_and_attention_dropout_are_upstreams_two_flags():
+def test_hidden_and_attention_dropout_are_upstreams_two_flags(tiny):
     from model.checkpoint import load_glm
 
-    cfg = load_glm(TINY, hidden_dropout=0.2, attention_dropout=0.3).config
+    cfg = load_glm(tiny, hidden_dropout=0.2, attention_dropout=0.3).config
     assert (cfg.embedding_dropout_prob, cfg.output_dropout_prob, cfg.attention_dropout_prob) == (0.2, 0.2, 0.3)
-    cfg = load_glm(TINY, hidden_dropout=0.0).config
+    cfg = load_glm(tiny, hidden_dropout=0.0).config
     assert (cfg.embedding_dropout_prob, cfg.output_dropout_prob, cfg.attention_dropout_prob) == (0.0, 0.0, 0.1)
 
 
@@ -368,8 +372,8 @@ def test_generation_position_tables_follow_the_source_length():
 
 
 # ---------------------------------------------------------------------------------------------- script variables
-def test_scripts_default_data_root_and_say_what_is_missing(tmp_path):
-    env = script_env(tmp_path, PRINT_ONLY="1")
+def test_scripts_default_data_root_and_say_what_is_missing(tmp_path, tiny):
+    env = script_env(tmp_path, tiny, PRINT_ONLY="1")
     del env["DATA_ROOT"]
     proc = run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, SUPERGLUE["rte"], tmp_path, env=env)
     assert proc.returncode == 2
@@ -377,9 +381,9 @@ def test_scripts_default_data_root_and_say_what_is_missing(tmp_path):
     assert "Set DATA_ROOT to the folder that holds the task's data folder" in proc.stderr
 
 
-def test_scripts_default_checkpoint_path_and_say_what_is_missing(tmp_path):
+def test_scripts_default_checkpoint_path_and_say_what_is_missing(tmp_path, tiny):
     write_agnews(tmp_path / "data")
-    env = script_env(tmp_path, PRINT_ONLY="1")
+    env = script_env(tmp_path, tiny, PRINT_ONLY="1")
     del env["CHECKPOINT_PATH"]
     proc = run_script("ds_finetune_superglue.sh", UPSTREAM_ROBERTA_LARGE, AGNEWS, tmp_path, env=env)
     assert proc.returncode == 2
@@ -387,9 +391,9 @@ def test_scripts_default_checkpoint_path_and_say_what_is_missing(tmp_path):
             and "CHECKPOINT_PATH=checkpoints (the default) must be the folder holding blocklm-roberta-large-blank" in proc.stderr)
 
 
-def test_scripts_default_save_path_and_upstreams_precedence(tmp_path):
+def test_scripts_default_save_path_and_upstreams_precedence(tmp_path, tiny):
     write_agnews(tmp_path / "data")
-    env = script_env(tmp_path, PRINT_ONLY="1")
+    env = script_env(tmp_path, tiny, PRINT_ONLY="1")
     del env["SAVE_PATH"]
     args = printed_args(run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, AGNEWS, tmp_path, env=env))
     assert last(args, "--save") == "runs"
@@ -398,9 +402,9 @@ def test_scripts_default_save_path_and_upstreams_precedence(tmp_path):
     assert last(args, "--pattern-id") == "3" and last(args, "--experiment-name") == "blocklm-tiny-agnews-p3"
 
 
-def test_xxlarge_epoch_under_deepspeed(tmp_path):
+def test_xxlarge_epoch_under_deepspeed(tmp_path, tiny):
     write_agnews(tmp_path / "data")
-    env = script_env(tmp_path, PRINT_ONLY="1", DEEPSPEED_ON_CPU="1")
+    env = script_env(tmp_path, tiny, PRINT_ONLY="1", DEEPSPEED_ON_CPU="1")
     args = printed_args(run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, AGNEWS, tmp_path, env=env))
     assert "--deepspeed" in args and last(args, "--epochs") == "2"  # XXLARGE_EPOCH
     no_xxl = AGNEWS.replace("XXLARGE_EPOCH=2\n", "")
@@ -408,20 +412,20 @@ def test_xxlarge_epoch_under_deepspeed(tmp_path):
     assert last(args, "--epochs") == "1"  # unset: EPOCH_SINGLE
 
 
-def test_run_name_carries_the_pattern_used(tmp_path):
+def test_run_name_carries_the_pattern_used(tmp_path, tiny):
     write_agnews(tmp_path / "data")
     args = printed_args(run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, AGNEWS, tmp_path,
-                                   env=script_env(tmp_path, PRINT_ONLY="1", PATTERN_ID="5")))
+                                   env=script_env(tmp_path, tiny, PRINT_ONLY="1", PATTERN_ID="5")))
     assert last(args, "--pattern-id") == "5" and args[args.index("--experiment-name") + 1] == "blocklm-tiny-agnews-p5"
     args = printed_args(run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, AGNEWS, tmp_path, "--pattern-id", "1",
-                                   env=script_env(tmp_path, PRINT_ONLY="1")))
+                                   env=script_env(tmp_path, tiny, PRINT_ONLY="1")))
     assert args[args.index("--experiment-name") + 1] == "blocklm-tiny-agnews-p1"
 
 
 # ---------------------------------------------------------------------------------------------- fragments run unchanged
-def test_agnews_fragment_runs_unchanged(tmp_path):
+def test_agnews_fragment_runs_unchanged(tmp_path, tiny):
     write_agnews(tmp_path / "data")
-    proc = run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, AGNEWS, tmp_path, *QUICK)
+    proc = run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, AGNEWS, tmp_path, *QUICK, env=script_env(tmp_path, tiny))
     assert proc.returncode == 0, proc.stderr[-3000:]
     results, config = finished_run(tmp_path, "blocklm-tiny-agnews-p3")
     assert config["args"]["pattern_id"] == 3 and config["identity"]["prompt"]["id"] == 3
@@ -446,10 +450,10 @@ def superglue_ready(task: str) -> None:
 @pytest.mark.parametrize("name", ["rte", pytest.param("cb", marks=pytest.mark.slow), pytest.param("copa", marks=pytest.mark.slow),
                                   pytest.param("wsc", marks=pytest.mark.slow), pytest.param("multirc", marks=pytest.mark.slow),
                                   pytest.param("record", marks=pytest.mark.slow)])
-def test_superglue_fragment_runs_unchanged(tmp_path, name):
+def test_superglue_fragment_runs_unchanged(tmp_path, name, tiny):
     fragment = SUPERGLUE[name]
     superglue_ready(fragment.split("TASK_NAME=")[1].split()[0])
-    env = script_env(tmp_path)
+    env = script_env(tmp_path, tiny)
     env["DATA_ROOT"] = str(DEMO / "superglue")
     proc = run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, fragment, tmp_path, *QUICK, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -458,9 +462,9 @@ def test_superglue_fragment_runs_unchanged(tmp_path, name):
     assert config["args"]["pattern_id"] == SUPERGLUE_PATTERN[name]
 
 
-def test_cnn_dm_original_fragment_runs_unchanged(tmp_path):
+def test_cnn_dm_original_fragment_runs_unchanged(tmp_path, tiny):
     write_source_target(tmp_path / "data" / "cnn_dm_original")
-    proc = run_script("ds_finetune_seq2seq.sh", TINY_UPSTREAM_STYLE, SEQ["cnn_dm_original"], tmp_path, *QUICK)
+    proc = run_script("ds_finetune_seq2seq.sh", TINY_UPSTREAM_STYLE, SEQ["cnn_dm_original"], tmp_path, *QUICK, env=script_env(tmp_path, tiny))
     assert proc.returncode == 0, proc.stderr[-3000:]
     results, config = finished_run(tmp_path, "blocklm-tiny-cnndm_org-p0")
     assert config["model"]["max_sequence_length"] >= 608  # raised to --src-seq-length over the fragment's 256
@@ -468,9 +472,9 @@ def test_cnn_dm_original_fragment_runs_unchanged(tmp_path):
     assert "rougeL" in results["test"]
 
 
-def test_xsum_fragment_runs_unchanged_on_bbc_summary_data(tmp_path):
+def test_xsum_fragment_runs_unchanged_on_bbc_summary_data(tmp_path, tiny):
     write_bbc_summary_data(tmp_path / "data" / "bbc-summary-data")
-    proc = run_script("ds_finetune_seq2seq.sh", TINY_UPSTREAM_STYLE, SEQ["xsum"], tmp_path, *QUICK)
+    proc = run_script("ds_finetune_seq2seq.sh", TINY_UPSTREAM_STYLE, SEQ["xsum"], tmp_path, *QUICK, env=script_env(tmp_path, tiny))
     assert proc.returncode == 0, proc.stderr[-3000:]
     results, config = finished_run(tmp_path, "blocklm-tiny-xsum-p0")
     assert config["data"]["sizes"] == {"train": 16, "dev": 2, "test": 2}
@@ -479,9 +483,9 @@ def test_xsum_fragment_runs_unchanged_on_bbc_summary_data(tmp_path):
 
 
 @pytest.mark.slow
-def test_gigaword_fragment_runs_unchanged(tmp_path):
+def test_gigaword_fragment_runs_unchanged(tmp_path, tiny):
     write_source_target(tmp_path / "data" / "gigaword" / "org_data", lambda s: s.replace("red", "-lrb- red -rrb-"))
-    proc = run_script("ds_finetune_seq2seq.sh", TINY_UPSTREAM_STYLE, SEQ["gigaword"], tmp_path, *QUICK)
+    proc = run_script("ds_finetune_seq2seq.sh", TINY_UPSTREAM_STYLE, SEQ["gigaword"], tmp_path, *QUICK, env=script_env(tmp_path, tiny))
     assert proc.returncode == 0, proc.stderr[-3000:]
     results, _ = finished_run(tmp_path, "blocklm-tiny-ggw-p0")
     assert "rougeL" in results["test"]
@@ -542,15 +546,15 @@ def test_agnews_registered_task_renders_as_upstream_for_all_six_patterns(tokeniz
     assert checked == {0, 1, 2, 3, 4, 5}
 
 
-def test_original_layout_checkpoint_without_tokenizer_files(tmp_path, monkeypatch):
+def test_original_layout_checkpoint_without_tokenizer_files(tmp_path, monkeypatch, tiny):
     """Upstream's fragments pass no tokenizer directory: the checkpoint's files, else RoBERTa's from the hub (as
     upstream's GPT2BPETokenizer fetches them), else a message saying to pass --tokenizer-dir."""
     import huggingface_hub
 
     from finetune_glm import tokenizer_dir
 
-    assert tokenizer_dir(None, str(TINY)) == str(TINY)
-    assert tokenizer_dir("tok", str(TINY)) == "tok"
+    assert tokenizer_dir(None, str(tiny)) == str(tiny)
+    assert tokenizer_dir("tok", str(tiny)) == "tok"
     original = tmp_path / "blocklm-roberta-large-blank"
     original.mkdir()
     (original / "latest_checkpointed_iteration.txt").write_text("250000\n")
