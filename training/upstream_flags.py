@@ -140,7 +140,7 @@ UPSTREAM_FLAGS: tuple[UpstreamFlag, ...] = (
     # evaluation
     _f("--eval-batch-size", "same", 1, "default: the batch size"),
     _f("--eval-iters", "accepted", 1, "upstream: the number of batches of its validation-loss check at --eval-interval; that loss-only check does not exist here (dev metrics are computed on the whole dev split), so the value changes nothing", type=int),
-    _f("--eval-interval", "different", 1, "here: a full dev evaluation (metrics, model selection) every N optimizer steps, 0 = at epoch ends only (the default). Upstream: a validation-loss check every N iterations, default 1000, with model selection only at --eval-epoch. Upstream's fragments pass 10000000 (never) or 1000; with 1000, dev is evaluated and the best model selected mid-epoch too"),
+    _f("--eval-interval", "different", 1, "here: a full dev evaluation (metrics, model selection) every N optimizer steps, 0 = at epoch ends only (the default). Upstream: a validation-loss check every N iterations, default 1000, with model selection only at --eval-epoch. Upstream's fragments pass 10000000 (never) or 1000; with 1000, dev is evaluated and the best model selected mid-epoch too, which for generation tasks means decoding the dev split every 1000 steps: append --eval-interval 0 to select only at --eval-epoch as upstream does (or --eval-max-examples N to decode fewer)"),
     _f("--eval-epoch", "same", 1, "dev evaluation and model selection every N epochs"),
     _f("--eval-seq-length", "rejected", 1, "zero-shot language-model evaluation (upstream's evaluate_lm.sh) is not part of this toolkit"),
     _f("--eval-max-preds-per-seq", "rejected", 1, PRETRAINING),
