@@ -22,6 +22,7 @@ from finetune_glm import main as finetune_glm
 from scripts.make_tiny_baseline import BUILDERS
 from scripts.make_tiny_checkpoint import make_tiny_checkpoint
 from training.baselines import BASELINES, IGNORE_INDEX, LabelTextScorer, Seq2SeqLM, label_text, pad_inputs
+from training.upstream_flags import UPSTREAM_FLAGS, dest
 
 DEMO = ROOT / "data" / "demo" / "ag_news"
 RUN_FILES = ["best/model.safetensors", "config.json", "log.txt", "metrics.jsonl", "predictions_dev.jsonl",
@@ -29,7 +30,9 @@ RUN_FILES = ["best/model.safetensors", "config.json", "log.txt", "metrics.jsonl"
 # finetune_glm.py flags about GLM itself or its prompts; every other flag of it a baseline run records too.
 GLM_ONLY_ARGS = {"pattern_id", "prompt", "allow_non_original", "list_prompts", "cloze_eval", "multi_token_layout",
                  "ptuning_v2", "pre_seq_len", "prefix_projection", "prefix_hidden_size", "load_pretrained",
-                 "tokenizer_dir", "mask_id", "gelu", "max_position_embeddings", "mask_pad_token"}
+                 "tokenizer_dir", "mask_id", "gelu", "max_position_embeddings", "mask_pad_token", "attention_dropout"}
+# THUDM/GLM's flags that only finetune_glm.py accepts (training/upstream_flags.py)
+GLM_ONLY_ARGS |= {dest(f.name) for f in UPSTREAM_FLAGS if f.status in ("checked", "accepted", "limited")}
 
 
 # ---------------------------------------------------------------------------------------------- tiny models
