@@ -288,14 +288,14 @@ class _Limited(argparse.Action):
             parser.error(f"{option_string}: expected a {self.flag.type.__name__}, got {values!r}")
 
 
-def add_upstream_flags(p: argparse.ArgumentParser, *, include_superglue: bool = False) -> None:
+def add_upstream_flags(p: argparse.ArgumentParser) -> None:
     """Add every flag of UPSTREAM_FLAGS that `p` does not define yet: checked and accepted flags keep their values
     (dest = upstream's), limited ones check their value, rejected ones fail with their reason. Flags of the
     toolkit's own groups and of the SuperGLUE layer are left to those."""
     g = p.add_argument_group("THUDM/GLM compatibility (docs/UPSTREAM.md)")
     known = set(p._option_string_actions)
     for flag in UPSTREAM_FLAGS:
-        if flag.name in known or flag.status in ("same", "different") or (flag.status == "superglue" and not include_superglue):
+        if flag.name in known or flag.status in ("same", "different", "superglue"):
             continue
         nargs = None if flag.nargs == 1 else flag.nargs
         if flag.status == "rejected":
