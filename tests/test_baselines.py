@@ -24,7 +24,7 @@ from scripts.make_tiny_checkpoint import make_tiny_checkpoint
 from training.baselines import BASELINES, IGNORE_INDEX, LabelTextScorer, Seq2SeqLM, label_text, pad_inputs
 
 DEMO = ROOT / "data" / "demo" / "ag_news"
-RUN_FILES = ["best/model.safetensors", "config.json", "log.txt", "metrics.jsonl", "predictions_dev.jsonl",
+RUN_FILES = [".lock", "best/model.safetensors", "config.json", "log.txt", "metrics.jsonl", "predictions_dev.jsonl",
              "predictions_test.jsonl", "results.json"]
 # finetune_glm.py flags about GLM itself or its prompts; every other flag of it a baseline run records too.
 GLM_ONLY_ARGS = {"pattern_id", "prompt", "allow_non_original", "list_prompts", "cloze_eval", "multi_token_layout",

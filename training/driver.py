@@ -144,15 +144,10 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     """
     import torch
 
-    from model.peft import load_trainable
-
     from .loop import TrainConfig, Trainer, TrainingDiverged
 
     if args.load:
-        best = Path(args.load) / "best" / "model.safetensors"
-        best = best if best.is_file() else Path(args.load) / "model.safetensors"
-        names = load_trainable(built.module, best)
-        log.info("loaded %d trained tensors from %s", len(names), best)
+        _load_run(built.module, Path(args.load))
     prec = precision(args)
     device = torch.device(f"cuda:{args.local_rank}" if torch.cuda.is_available() else "cpu")
     cfg = TrainConfig(
@@ -193,6 +188,29 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     if ctx.rank == 0:
         print(json.dumps({"run_dir": str(ctx.rundir.path), "best": results["best"], "test": results["test"]}, indent=2))
     return results
+
+
+def _load_run(module, load: Path) -> None:
+    """--load: a run directory (or its best/) whose trained parameters must cover every parameter this run
+    trains; a run of another head or method would otherwise leave the new ones at their random start."""
+    from model.checkpoint import CheckpointError
+    from model.peft import load_trainable
+
+    candidates = [load / "best" / "model.safetensors", load / "model.safetensors"]
+    best = next((p for p in candidates if p.is_file()), None)
+    if best is None:
+        raise SystemExit(f"--load {load}: neither {candidates[0]} nor {candidates[1]} exists; give a run directory "
+                         "that finished training (or its best/)")
+    try:
+        names = set(load_trainable(module, best))
+    except (CheckpointError, KeyError, ValueError) as err:
+        raise SystemExit(f"--load {load}: {err.args[0] if err.args else err}") from None
+    missing = [n for n, p in module.named_parameters() if p.requires_grad and n not in names]
+    if missing:
+        raise SystemExit(f"--load {load}: {best} holds no values for {len(missing)} parameters this run trains "
+                         f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): it was trained with "
+                         "another head or method; use the same --cloze-eval/--ptuning-v2 flags as that run")
+    log.info("loaded %d trained tensors from %s", len(names), best)
 
 
 def command_line(argv: list[str] | None, script: str) -> list[str]:

@@ -271,8 +271,9 @@ class Trainer:
             load_trainable(self.module, best_file)
         result = self.run_eval(self.module, "test")
         self.rundir.log("eval", step=self.best["step"] if self.best else 0, split="test", **result.metrics)
+        bad = {k: v for k, v in result.metrics.items() if isinstance(v, float) and not math.isfinite(v)}
+        if bad:
+            raise TrainingDiverged(f"test {', '.join(f'{k} is {v}' for k, v in bad.items())}")
         self.rundir.write_predictions("test", result.predictions)
-        final = self.results("finished", test=result.metrics)
-        self.rundir.write_results(final)
-        return final
+        return self.rundir.write_results(self.results("finished", test=result.metrics))
 

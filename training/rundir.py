@@ -205,11 +205,15 @@ class RunDir:
                     files[name]["step"] = best_step
         return files
 
-    def write_results(self, results: dict) -> None:
-        """The commit point: written after everything it names, with their sizes and hashes (`files`)."""
-        if self.enabled:
-            best = results.get("best") or {}
-            write_json(self.path / "results.json", {**results, "files": self.manifest(best.get("step"))})
+    def write_results(self, results: dict) -> dict:
+        """The commit point: written after everything it names, with their sizes and hashes (`files`); returns
+        what was written."""
+        if not self.enabled:
+            return results
+        best = results.get("best") or {}
+        committed = {**results, "files": self.manifest(best.get("step"))}
+        write_json(self.path / "results.json", committed)
+        return committed
 
     def write_predictions(self, split: str, rows: list[dict]) -> Path:
         path = self.path / f"predictions_{split}.jsonl"
