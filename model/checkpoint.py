@@ -251,9 +251,30 @@ def atomic_write_bytes(path: Path, write) -> None:
         raise
 
 
+def _sort_metadata(path: str) -> None:
+    """Put a safetensors file's `__metadata__` entries in sorted order, in place. The library writes them from a
+    hash map, in an order that changes from process to process, so the same tensors and metadata gave files with
+    different bytes (and hashes). The header keeps its length (the same compact JSON, reordered; padded as before)."""
+    with open(path, "rb+") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+        if len(header.get("__metadata__") or {}) < 2:
+            return
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(text) <= size:
+            f.seek(8)
+            f.write(text + b" " * (size - len(text)))
+
+
 def save_tensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    atomic_write_bytes(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+    def write(tmp: str) -> None:
+        save_file(tensors, tmp, metadata=metadata)
+        _sort_metadata(tmp)
+
+    atomic_write_bytes(path, write)
 
 
 def save_hf(model: GLMModel, out_dir: str | Path, tokenizer_dir: str | Path | None = None) -> Path:

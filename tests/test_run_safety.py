@@ -307,3 +307,75 @@ def _metadata(path: Path) -> dict:
 
     with safe_open(str(path), "pt") as f:
         return f.metadata()
+
+
+# ---------------------------------------------------------------------------------------------- kill -9, then resume
+KILLER = r'''
+import itertools, os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import model.checkpoint, training.loop, training.resume
+moment, n = os.environ.get("KILL_AT", ""), int(os.environ.get("KILL_N", "0"))
+count = itertools.count(1)
+
+def tick():
+    if next(count) == n:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+if moment == "write":  # the n-th atomic write: its temporary file is complete, the rename has not happened
+    real = model.checkpoint.atomic_write_bytes
+    def atomic(path, write):
+        def then_die(tmp):
+            write(tmp)
+            tick()
+        real(path, then_die)
+    model.checkpoint.atomic_write_bytes = training.resume.atomic_write_bytes = atomic
+elif moment == "batch":  # while collating the n-th training batch
+    class Dying(training.loop.Trainer):
+        def fit(self, samples, collate):
+            return super().fit(samples, lambda b: (tick(), collate(b))[1])
+    training.loop.Trainer = Dying
+from finetune_glm import main
+main(sys.argv[2:])
+'''
+
+
+def _killed_run(tmp_path, ckpt, name, moment="", n=0) -> int:
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    argv = args(ckpt, tmp_path, name, "--max-train-examples", "48", "--epochs", "2", "--save-interval", "2",
+                "--eval-interval", "3")
+    env = {**os.environ, "KILL_AT": moment, "KILL_N": str(n), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, str(script), str(ROOT), *argv], env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE).returncode
+
+
+def _same_run(a: Path, b: Path) -> None:
+    from test_pretrain import events
+
+    assert events(a) == events(b)
+    ra, rb = results(a), results(b)
+    assert (ra["status"], ra["best"], ra["test"], ra["files"]) == (rb["status"], rb["best"], rb["test"], rb["files"])
+    for name in ("predictions_dev.jsonl", "predictions_test.jsonl"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    x, y = load_file(str(a / "best" / "model.safetensors")), load_file(str(b / "best" / "model.safetensors"))
+    assert x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tiny_ckpt, tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("full")
+    assert _killed_run(tmp, tiny_ckpt, "full") == 0
+    return tmp / "full"
+
+
+KILL_MOMENTS = [("batch", 8), ("write", 3), ("write", 9), ("batch", 11), ("write", 14)]
+
+
+@pytest.mark.parametrize("moment, n", [pytest.param(m, n, marks=[] if i == 0 else pytest.mark.slow)
+                                       for i, (m, n) in enumerate(KILL_MOMENTS)])
+def test_kill_9_at_a_chosen_moment_then_the_same_command_reproduces_the_uninterrupted_run(
+        tiny_ckpt, tmp_path, uninterrupted, moment, n):
+    assert _killed_run(tmp_path, tiny_ckpt, "r", moment, n) == -signal.SIGKILL
+    assert assess(tmp_path / "r").status == "failed"  # never finished-looking after the kill
+    assert _killed_run(tmp_path, tiny_ckpt, "r") == 0  # the same command again: continues (or restarts) it
+    _same_run(tmp_path / "r", uninterrupted)
