@@ -88,7 +88,7 @@ def run_path(save: str | Path, name: str, what: str = "--experiment-name") -> Pa
     """<save>/<name>, refusing a name that would leave <save> (absolute, `..`, empty parts): every file a run
     writes stays under --save."""
     parts = Path(name).parts
-    if not name or Path(name).is_absolute() or any(p in ("..", ".", "") for p in parts) or "\\" in name:
+    if not parts or Path(name).is_absolute() or any(p in ("..", ".", "") for p in parts) or name.startswith("./") or "\\" in name:
         raise RunDirError(f"{what} {name!r}: must be a relative name inside --save {str(save)!r} "
                           "(no leading '/', no '..' or '.' parts); choose another name")
     return Path(save) / name
