@@ -18,6 +18,7 @@ shift 2
 PATTERN_ID=${PATTERN_ID:-${PATTERN_IDS[0]:-0}}
 DATA_ARGS=()
 [ -n "${DATA_PATH:-}" ] && DATA_ARGS=(--data-dir "$DATA_PATH")
+model_argv
 ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --experiment-name "${EXPERIMENT_NAME}-p${PATTERN_ID}" --save "${SAVE_PATH:-runs}"
-      --pattern-id "$PATTERN_ID" --overwrite $MODEL_ARGS $TRAIN_ARGS $COMMON_ARGS $TASK_ARGS "$@")
+      --pattern-id "$PATTERN_ID" --overwrite "${MODEL_ARGV[@]}" $TRAIN_ARGS $COMMON_ARGS $TASK_ARGS "$@")
 launch_finetune ds_finetune_seq2seq

@@ -18,8 +18,9 @@ shift 2
 PATTERN_ID=${PATTERN_ID:-${PATTERN_IDS[0]:-0}}
 DATA_ARGS=()
 [ -n "${DATA_PATH:-}" ] && DATA_ARGS=(--data-dir "$DATA_PATH")
+model_argv
 ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --experiment-name "${EXPERIMENT_NAME}-p${PATTERN_ID}" --save "${SAVE_PATH:-runs}"
       --seq-length "$MAX_SEQ_LEN" --pattern-id "$PATTERN_ID" --batch-size "$BATCH_SIZE" --epochs "$EPOCH_SINGLE"
       --lr "$LR_SINGLE" --eval-batch-size "${EVAL_BATCH_SIZE:-16}" --overwrite
-      $MODEL_ARGS $TRAIN_ARGS $COMMON_ARGS "$@")
+      "${MODEL_ARGV[@]}" $TRAIN_ARGS $COMMON_ARGS "$@")
 launch_finetune ds_finetune

@@ -51,6 +51,9 @@ def test_a_huge_learning_rate_ends_the_run_diverged_not_finished(tiny_ckpt, tmp_
         run(tiny_ckpt, tmp_path, "nan", "--lr", "1e6", "--max-train-examples", "64", "--epochs", "2")
     assert results(tmp_path / "nan")["status"] == "diverged"
     assert assess(tmp_path / "nan").status == "diverged"
+    from analysis.runs import load_runs
+
+    assert [r.status for r in load_runs([tmp_path / "nan"])] == ["diverged"]  # the report's view
 
 
 def test_nan_weights_fail_evaluation_loudly(tiny_ckpt, tmp_path):
@@ -319,6 +322,9 @@ count = itertools.count(1)
 
 def tick():
     if next(count) == n:
+        if moment == "hold":
+            import time
+            time.sleep(60)
         os.kill(os.getpid(), signal.SIGKILL)
 
 if moment == "write":  # the n-th atomic write: its temporary file is complete, the rename has not happened
@@ -329,7 +335,7 @@ if moment == "write":  # the n-th atomic write: its temporary file is complete, 
             tick()
         real(path, then_die)
     model.checkpoint.atomic_write_bytes = training.resume.atomic_write_bytes = atomic
-elif moment == "batch":  # while collating the n-th training batch
+elif moment in ("batch", "hold"):  # while collating the n-th training batch: die, or hold the run a while
     class Dying(training.loop.Trainer):
         def fit(self, samples, collate):
             return super().fit(samples, lambda b: (tick(), collate(b))[1])
@@ -379,3 +385,47 @@ def test_kill_9_at_a_chosen_moment_then_the_same_command_reproduces_the_uninterr
     assert assess(tmp_path / "r").status == "failed"  # never finished-looking after the kill
     assert _killed_run(tmp_path, tiny_ckpt, "r") == 0  # the same command again: continues (or restarts) it
     _same_run(tmp_path / "r", uninterrupted)
+
+
+@pytest.mark.slow
+def test_two_drivers_on_one_run_the_second_is_refused(tiny_ckpt, tmp_path):
+    script = tmp_path / "killer.py"
+    script.write_text(KILLER)
+    argv = [sys.executable, str(script), str(ROOT), *args(tiny_ckpt, tmp_path, "r")]
+    first = subprocess.Popen(argv, env={**os.environ, "KILL_AT": "hold", "KILL_N": "2"}, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        _wait_for(tmp_path / "r" / "metrics.jsonl", 60)  # the first driver is training
+        second = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert second.returncode == 1
+        assert f"r is being written by another process (pid {first.pid})" in second.stderr
+        assert first.poll() is None
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_disk_full_while_saving_a_checkpoint_then_the_same_command_continues_exactly(tiny_ckpt, tmp_path, monkeypatch):
+    import training.resume
+
+    common = ("--max-train-examples", "48", "--epochs", "2", "--save-interval", "2", "--eval-interval", "3")
+    full = run(tiny_ckpt, tmp_path, "full", *common)
+    real, writes = training.resume.atomic_write_bytes, {"n": 0}
+
+    def full_disk(path, write):
+        if path.name == "trainer.json":
+            writes["n"] += 1
+            if writes["n"] == 3:  # the third checkpoint (step 6) runs out of space
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, write)
+
+    with monkeypatch.context() as m:
+        m.setattr(training.resume, "atomic_write_bytes", full_disk)
+        with pytest.raises(OSError, match="No space left"):
+            run(tiny_ckpt, tmp_path, "r", *common)
+    assert results(tmp_path / "r")["status"] == "failed"
+    assert (tmp_path / "r" / "checkpoints" / ".tmp-step_00000006").is_dir()  # the half-written checkpoint
+    again = run(tiny_ckpt, tmp_path, "r", *common)  # removes it and continues from step 4
+    assert not (tmp_path / "r" / "checkpoints" / ".tmp-step_00000006").exists()
+    assert again["best"] == full["best"] and again["test"] == full["test"]
+    _same_run(tmp_path / "r", tmp_path / "full")
