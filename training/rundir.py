@@ -148,9 +148,9 @@ class RunDir:
 
     def remove_temp_files(self) -> list[Path]:
         """Remove what writers killed mid-write left: the hidden temporary files of atomic writes and hidden
-        temporary checkpoint directories (in the run directory, best/ and checkpoints/)."""
+        temporary checkpoint directories (in the run directory, best/, hf/ and checkpoints/)."""
         removed = []
-        for folder in (self.path, self.path / "best", self.path / "checkpoints"):
+        for folder in (self.path, self.path / "best", self.path / "hf", self.path / "checkpoints"):
             if not folder.is_dir():
                 continue
             for entry in folder.iterdir():
