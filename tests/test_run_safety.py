@@ -429,3 +429,38 @@ def test_disk_full_while_saving_a_checkpoint_then_the_same_command_continues_exa
     assert not (tmp_path / "r" / "checkpoints" / ".tmp-step_00000006").exists()
     assert again["best"] == full["best"] and again["test"] == full["test"]
     _same_run(tmp_path / "r", tmp_path / "full")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_real_sweep_killed_twice_mid_trial_reproduces_the_uninterrupted_sweep(tiny_ckpt, tmp_path):
+    base = args(tiny_ckpt, tmp_path, "unused", "--max-train-examples", "48", "--epochs", "2", "--save-interval", "2",
+                "--eval-interval", "3")
+    base = [tok for tok in base if tok not in ("--save", str(tmp_path), "--experiment-name", "unused")]
+
+    def spec(save: Path) -> Path:
+        path = save.parent / f"{save.name}.json"
+        path.write_text(json.dumps({"name": "g", "save_dir": str(save), "base_args": base, "grid": {"seed": [1, 2]},
+                                    "command": ["{launcher}", str(ROOT / "finetune_glm.py"), "{base_args}", "{trial_args}",
+                                                "--experiment-name", "{experiment}", "--save", "{save_dir}"]}))
+        return path
+
+    def sweep(save: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, str(ROOT / "scripts" / "grid_search.py"), "--spec", str(spec(save))],
+                                env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    assert sweep(tmp_path / "full").wait(timeout=600) == 0
+    save = tmp_path / "killed"
+    for trial, step in (("s1", "step_00000004"), ("s2", "step_00000002")):  # the second kill lands in the second trial
+        proc = sweep(save)
+        _wait_for(save / "g" / trial / "checkpoints" / step, 300)
+        child = int((save / "g" / trial / ".lock").read_text())
+        proc.kill()
+        proc.wait()
+        assert _gone(child), "the trial outlived its sweep"
+    assert sweep(save).wait(timeout=600) == 0
+    for trial in ("s1", "s2"):
+        _same_run(save / "g" / trial, tmp_path / "full" / "g" / trial)
+    records = json.loads((save / "g" / "grid_records.json").read_text())["trials"]
+    assert [(r["trial_id"], r["status"]) for r in records] == [("s1", "finished"), ("s2", "finished")]

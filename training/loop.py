@@ -222,7 +222,7 @@ class Trainer:
                 if not torch.isfinite(loss):
                     # As upstream: a non-finite loss skips its backward; beyond the budget the run diverged.
                     nonfinite += 1
-                    self.rundir.log("nonfinite_loss", step=step, epoch=epoch, loss=float(loss))
+                    self.rundir.log("nonfinite_loss", step=step, epoch=epoch, loss=float(loss.detach()))
                     if nonfinite > cfg.max_nonfinite_losses:
                         raise TrainingDiverged(f"{nonfinite} non-finite losses by step {step} (the budget is "
                                                f"{cfg.max_nonfinite_losses})")
