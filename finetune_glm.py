@@ -131,12 +131,29 @@ def default_experiment_name(a: argparse.Namespace, method: str) -> str:
     return f"{a.task.replace(':', '-').replace('/', '-')}_{method}_{prompt}_lr{a.lr:g}_bs{a.batch_size}_ep{a.epochs}_s{a.seed}"
 
 
+def looks_local(name: str) -> str | None:
+    """Why `name` must be a local path rather than a hub id (`owner/name`), or None. A mistyped directory is then
+    reported as missing, not turned into a hub request for that string."""
+    path = Path(name).expanduser()
+    if path.is_absolute() or name.startswith((".", "~")):
+        return "starts with '/', '.' or '~'"
+    parts = Path(name).parts
+    if len(parts) > 2 or "\\" in name:
+        return "has more than one '/'"
+    if len(parts) == 2 and Path(parts[0]).is_dir():
+        return f"starts with the local directory {parts[0]}/"
+    return None
+
+
 def resolve_checkpoint(name: str | None) -> str:
     """A local directory as is; otherwise a hub name, downloaded with huggingface_hub (a clear error offline)."""
     if not name:
         raise SystemExit("--load-pretrained is required: a GLM checkpoint directory or hub name (e.g. THUDM/glm-roberta-large)")
     if Path(name).exists():
         return name
+    if looks_local(name):
+        raise SystemExit(f"--load-pretrained {name!r}: no such directory (a local path, not a hub name: it "
+                         f"{looks_local(name)}); check the spelling")
     try:
         from huggingface_hub import snapshot_download
 

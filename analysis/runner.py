@@ -3,10 +3,18 @@
 The run directories are the single source of truth: a trial whose run directory assesses as finished (or
 diverged) is not run again, so a sweep can be killed at any moment and started again. After every trial the
 records (`grid_records.json`) are rewritten atomically.
+
+One sweep at a time per folder: the sweep holds an exclusive lock on `<folder>/.sweep.lock` (flock, released by
+the kernel when the sweep dies), so a second sweep on the same folder is refused instead of running every trial
+twice at once. A trial never outlives its sweep: SIGTERM or SIGHUP to the sweep is forwarded to the running
+trials (which record themselves failed) before the sweep stops, and on Linux a trial is sent SIGTERM by the
+kernel when the sweep dies in any other way (analysis/child.py).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import queue
@@ -31,6 +39,8 @@ from .sweep import Scalar, SpecError, Sweep, Trial
 log = logging.getLogger("grid_search")
 
 RECORDS_FILE = "grid_records.json"
+SWEEP_LOCK = ".sweep.lock"
+CHILD = Path(__file__).with_name("child.py")
 STDERR_TAIL_LINES = 20
 DEEPSPEED_BASE_PORT = 29500
 
@@ -112,7 +122,7 @@ def load_records(folder: Path) -> dict[str, TrialRecord]:
 def _record(trial: Trial, run_dir: Path, *, returncode: int | None = None, stderr_tail: str = "",
             **fields: Any) -> TrialRecord:
     status, error, run = assess(run_dir)
-    if returncode not in (None, 0):
+    if returncode not in (None, 0) and status != "diverged":  # a driver that stops a diverged run exits non-zero
         # A driver that exits with an error is not trusted even if it wrote results first.
         how = f"exit code {returncode}" if returncode > 0 else f"killed by {signal.Signals(-returncode).name}"
         if returncode == -signal.SIGKILL:
@@ -130,6 +140,65 @@ def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
         return ""
 
 
+class SweepLocked(RunDirError):
+    """Another live sweep works in this folder."""
+
+
+class SweepStopped(KeyboardInterrupt):
+    """The sweep received SIGTERM/SIGHUP; its running trials were told to stop too."""
+
+
+class _Children:
+    """The trial processes running now, so that a signal to the sweep reaches them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: set[subprocess.Popen] = set()
+        self.stopping = threading.Event()
+
+    def start(self, command: list[str], **kwargs: Any) -> subprocess.Popen:
+        with self._lock:
+            if self.stopping.is_set():
+                raise SweepStopped("the sweep is stopping")
+            proc = subprocess.Popen([sys.executable, str(CHILD), str(os.getpid()), *command], **kwargs)
+            self._running.add(proc)
+            return proc
+
+    def done(self, proc: subprocess.Popen) -> None:
+        with self._lock:
+            self._running.discard(proc)
+
+    def forward(self, signum: int) -> None:
+        with self._lock:
+            self.stopping.set()
+            for proc in self._running:
+                try:
+                    proc.send_signal(signum)
+                except ProcessLookupError:
+                    pass
+
+
+_CHILDREN = _Children()
+
+
+def lock_folder(folder: Path) -> int:
+    """Take the sweep folder's lock (an open file descriptor; closing it, or dying, releases it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / SWEEP_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise SweepLocked(f"{folder}: another sweep (pid {holder}) is running in this folder; wait for it "
+                              "to end or stop it, then start this one again") from None
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 def run_trial(sweep: Sweep, trial: Trial, slot: Slot) -> TrialRecord:
     run_dir = sweep.run_dir(trial)
     command = sweep.command_for(trial, slot.launcher())
@@ -140,11 +209,11 @@ def run_trial(sweep: Sweep, trial: Trial, slot: Slot) -> TrialRecord:
              shlex.join(command))
     start = time.monotonic()
     with open(out_path, "w") as out, open(err_path, "w") as err:
+        proc = _CHILDREN.start(command, stdout=out, stderr=err, env=slot.env())
         try:
-            returncode = subprocess.run(command, stdout=out, stderr=err, env=slot.env()).returncode
-        except OSError as exc:  # the launcher itself is missing or not executable
-            err.write(f"could not start {command[0]!r}: {exc}\n")
-            returncode = 127
+            returncode = proc.wait()
+        finally:
+            _CHILDREN.done(proc)
     record = _record(trial, run_dir, command=command, returncode=returncode,
                      seconds=round(time.monotonic() - start, 3), stderr_tail=_tail(err_path))
     if record.status == "failed":
@@ -158,9 +227,31 @@ def run_trial(sweep: Sweep, trial: Trial, slot: Slot) -> TrialRecord:
 def run_sweep(sweep: Sweep, slots: Sequence[Slot] = (Slot(),)) -> dict[str, TrialRecord]:
     """Run every trial that has no finished run directory, one per slot at a time, and rewrite the records
     after each; return the records of all trials."""
-    sweep.folder.mkdir(parents=True, exist_ok=True)
+    folder_lock = lock_folder(sweep.folder)
+    try:
+        return _run_locked(sweep, slots)
+    finally:
+        os.close(folder_lock)
+
+
+def _forward_signals() -> dict[int, Any]:
+    """Install handlers that pass SIGTERM/SIGHUP on to the running trials and stop the sweep; returns the old
+    handlers (nothing is installed off the main thread, where Python allows no handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def handler(signum: int, frame: Any) -> None:
+        log.warning("received %s: stopping the running trials", signal.Signals(signum).name)
+        _CHILDREN.forward(signum)
+        raise SweepStopped(f"stopped by {signal.Signals(signum).name}")
+
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+
+
+def _run_locked(sweep: Sweep, slots: Sequence[Slot]) -> dict[str, TrialRecord]:
     records = load_records(sweep.folder)
     lock = threading.Lock()
+    _CHILDREN.stopping.clear()
 
     def save() -> None:
         order = [t.trial_id for t in sweep.trials]
@@ -190,6 +281,8 @@ def run_sweep(sweep: Sweep, slots: Sequence[Slot] = (Slot(),)) -> dict[str, Tria
     def work(trial: Trial) -> None:
         slot = free.get()
         try:
+            if _CHILDREN.stopping.is_set():
+                return  # the sweep is stopping: no new trial starts
             record = run_trial(sweep, trial, slot)
         finally:
             free.put(slot)
@@ -198,11 +291,17 @@ def run_sweep(sweep: Sweep, slots: Sequence[Slot] = (Slot(),)) -> dict[str, Tria
             save()
             progress.update()
 
+    previous = _forward_signals()
     pool = ThreadPoolExecutor(max_workers=len(slots))
     try:
         for future in as_completed([pool.submit(work, t) for t in todo]):
             future.result()
+    except BaseException:
+        _CHILDREN.stopping.set()  # e.g. Ctrl-C: the terminal sent SIGINT to the trials as well
+        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)  # the running trials end (they were signalled) first
         progress.close()
+        for sig, old in previous.items():
+            signal.signal(sig, old)
     return records

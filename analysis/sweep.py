@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from training.rundir import RunDirError, run_path
+
 Scalar = str | int | float | bool
 
 SPEC_KEYS = ("name", "description", "save_dir", "command", "base_args", "grid")
@@ -187,6 +189,10 @@ def build_sweep(spec: Mapping[str, Any], source: str, *, overrides: Mapping[str,
     sweep_name = name or spec.get("name")
     if not sweep_name or not isinstance(sweep_name, str):
         raise SpecError(f"{source}: the sweep needs a name (spec key 'name' or --name)")
+    try:
+        run_path(save_dir or spec.get("save_dir") or "runs", sweep_name, what="sweep name")
+    except RunDirError as exc:
+        raise SpecError(f"{source}: {exc}") from None
 
     command = spec.get("command", DEFAULT_COMMAND)
     if not isinstance(command, list | tuple) or not all(isinstance(p, str) for p in command):

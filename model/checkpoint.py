@@ -66,6 +66,37 @@ def _torch_load(path: Path) -> dict:
         ) from err
 
 
+# The shape hyperparameters a Hugging Face config.json must give: a default for any of them would build another
+# model than the one saved (the tensors' shapes cannot tell the number of attention heads).
+REQUIRED_CONFIG_KEYS = (("num_layers", "num_hidden_layers"), ("hidden_size",), ("num_attention_heads",), ("vocab_size",),
+                        ("max_sequence_length",))
+
+
+def read_config(path: Path) -> dict:
+    """A checkpoint's config.json, checked: valid JSON, a mapping, every shape key present."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err}); restore the checkpoint's config.json") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: expected a JSON object of model hyperparameters, got {type(config).__name__}")
+    for names in REQUIRED_CONFIG_KEYS:
+        if not any(name in config for name in names):
+            raise CheckpointError(f"{path}: key {names[0]!r} is missing; it sets the model's shape and has no safe "
+                                  "default; add it with the value of the model the weights were trained as")
+    return config
+
+
+def load_safetensors(path: Path) -> dict[str, Tensor]:
+    """A safetensors file, or a CheckpointError naming it when it is truncated or not safetensors at all."""
+    try:
+        return load_file(str(path))
+    except Exception as err:  # safetensors raises SafetensorError / OSError on a short or garbled file
+        raise CheckpointError(f"{path}: not a readable safetensors file ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:200] if str(err) else 'no detail'}); it is truncated or "
+                              "corrupted: copy or download it again") from err
+
+
 def find_layout(path: str | Path) -> tuple[str, Path]:
     """("hf", dir) or ("original", file) for a checkpoint path; a clear error when it is neither."""
     path = Path(path)
@@ -95,13 +126,13 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, Tensor], dict | None]:
     config = None
     if layout == "hf":
         if (where / "config.json").is_file():
-            config = json.loads((where / "config.json").read_text())
+            config = read_config(where / "config.json")
         st = where / "model.safetensors"
-        sd = load_file(str(st)) if st.is_file() else _torch_load(where / "pytorch_model.bin")
+        sd = load_safetensors(st) if st.is_file() else _torch_load(where / "pytorch_model.bin")
     elif layout == "hf-file":
-        sd = load_file(str(where)) if where.suffix == ".safetensors" else _torch_load(where)
+        sd = load_safetensors(where) if where.suffix == ".safetensors" else _torch_load(where)
         if (where.parent / "config.json").is_file():
-            config = json.loads((where.parent / "config.json").read_text())
+            config = read_config(where.parent / "config.json")
     else:
         blob = _torch_load(where)
         if not isinstance(blob, dict) or "module" not in blob:
@@ -228,9 +259,30 @@ def atomic_write_bytes(path: Path, write) -> None:
         raise
 
 
+def _sort_metadata(path: str) -> None:
+    """Put a safetensors file's `__metadata__` entries in sorted order, in place. The library writes them from a
+    hash map, in an order that changes from process to process, so the same tensors and metadata gave files with
+    different bytes (and hashes). The header keeps its length (the same compact JSON, reordered; padded as before)."""
+    with open(path, "rb+") as f:
+        size = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(size))
+        if len(header.get("__metadata__") or {}) < 2:
+            return
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(text) <= size:
+            f.seek(8)
+            f.write(text + b" " * (size - len(text)))
+
+
 def save_tensors(tensors: dict[str, Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    atomic_write_bytes(path, lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+    def write(tmp: str) -> None:
+        save_file(tensors, tmp, metadata=metadata)
+        _sort_metadata(tmp)
+
+    atomic_write_bytes(path, write)
 
 
 def save_hf(model: GLMModel, out_dir: str | Path, tokenizer_dir: str | Path | None = None) -> Path:

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .glm import GLMModel, KVCache, reorder_cache
+from .heads import check_scores
 
 EOP_ID = 50266  # <|endofpiece|>
 PAD_ID = 2  # </s>, fed to finished rows
@@ -61,7 +62,7 @@ class GenerationConfig:
 
 def _project(model: GLMModel, hidden: Tensor) -> Tensor:
     """Logits of the last position only: [B, L, H] -> [B, V] (the tied output projection)."""
-    return F.linear(hidden[:, -1], model.word_embeddings.weight)
+    return check_scores(F.linear(hidden[:, -1], model.word_embeddings.weight), "next-token logits")
 
 
 class _Runner:

@@ -26,6 +26,23 @@ def mask_missing_choices(scores: Tensor, choice_mask: Tensor | None) -> Tensor:
     return scores if choice_mask is None else scores.masked_fill(~choice_mask, float("-inf"))
 
 
+class NonFiniteScores(FloatingPointError):
+    """Scores holding NaN or +inf (or a row with no finite score): the argmax of such a row is meaningless (NaN
+    picks class 0), so evaluation stops instead of reporting it."""
+
+
+def check_scores(scores: Tensor, what: str = "scores") -> Tensor:
+    """`scores` unchanged when every row is usable: no NaN, no +inf, at least one finite entry (a -inf entry is a
+    padded choice slot, see mask_missing_choices)."""
+    bad = torch.isnan(scores) | torch.isposinf(scores)
+    empty = ~torch.isfinite(scores).any(dim=-1)
+    if bool(bad.any()) or bool(empty.any()):
+        rows = (bad.any(dim=-1) | empty).nonzero().flatten().tolist()  # scores are [B, C]
+        raise NonFiniteScores(f"non-finite {what} in {len(rows)} of {len(scores)} rows of the batch (first row {rows[0]}); "
+                              "the weights or the training diverged (check the learning rate and the checkpoint)")
+    return scores
+
+
 def cloze_loss(scores: Tensor, labels: Tensor) -> Tensor:
     """Cross-entropy over labels/candidates in fp32 (mean over the batch)."""
     return F.cross_entropy(scores.float(), labels)

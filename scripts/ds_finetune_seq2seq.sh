@@ -23,14 +23,15 @@ check_fragment_paths "$MODEL_FRAGMENT" "$TASK_FRAGMENT"
 
 DATA_ARGS=()
 [ -n "${DATA_PATH:-}" ] && DATA_ARGS=(--data-dir "$DATA_PATH")
+model_argv
 PATTERN_ARGS=()
 if [ -n "${PATTERN_ID:-}" ]; then
   PATTERN_ARGS=(--pattern-id "$PATTERN_ID")
-elif ! has_pattern_id $MODEL_ARGS ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "$@"; then
+elif ! has_pattern_id "${MODEL_ARGV[@]}" ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "$@"; then
   PATTERN_ARGS=(--pattern-id "${PATTERN_IDS[0]:-0}")
 fi
 ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --save "$SAVE_PATH" --overwrite
-      $MODEL_ARGS ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "${PATTERN_ARGS[@]}" "$@")
+      "${MODEL_ARGV[@]}" ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "${PATTERN_ARGS[@]}" "$@")
 pattern_and_name "${ARGS[@]}"
 ARGS=(--experiment-name "$RUN_NAME" "${ARGS[@]}")
 echo "[ds_finetune_seq2seq] task $TASK_NAME, pattern $RUN_PATTERN_ID, data ${DATA_PATH:-from the hub}, run $SAVE_PATH/$RUN_NAME"

@@ -29,15 +29,16 @@ if [ -n "${XXLARGE_EPOCH:-}" ] && uses_deepspeed; then
 fi
 DATA_ARGS=()
 [ -n "${DATA_PATH:-}" ] && DATA_ARGS=(--data-dir "$DATA_PATH")
+model_argv
 PATTERN_ARGS=()
 if [ -n "${PATTERN_ID:-}" ]; then
   PATTERN_ARGS=(--pattern-id "$PATTERN_ID")
-elif ! has_pattern_id $MODEL_ARGS $TRAIN_ARGS $COMMON_ARGS "$@"; then
+elif ! has_pattern_id "${MODEL_ARGV[@]}" $TRAIN_ARGS $COMMON_ARGS "$@"; then
   PATTERN_ARGS=(--pattern-id "${PATTERN_IDS[0]:-0}")
 fi
 ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --save "$SAVE_PATH" --seq-length "$MAX_SEQ_LEN"
       --eval-batch-size "${EVAL_BATCH_SIZE:-16}" --overwrite
-      $MODEL_ARGS $TRAIN_ARGS $COMMON_ARGS
+      "${MODEL_ARGV[@]}" $TRAIN_ARGS $COMMON_ARGS
       --batch-size "$BATCH_SIZE" --epochs "$EPOCHS" --lr "$LR_SINGLE" "${PATTERN_ARGS[@]}" "$@")
 pattern_and_name "${ARGS[@]}"
 ARGS=(--experiment-name "$RUN_NAME" "${ARGS[@]}")

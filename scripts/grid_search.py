@@ -30,7 +30,7 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
 
 from tqdm.contrib.logging import logging_redirect_tqdm  # noqa: E402
 
-from analysis.runner import make_slots, planned_commands, run_sweep  # noqa: E402
+from analysis.runner import SweepLocked, make_slots, planned_commands, run_sweep  # noqa: E402
 from analysis.summary import best_line, summarize_sweep  # noqa: E402
 from analysis.sweep import SpecError, build_sweep, load_spec, parse_set  # noqa: E402
 
@@ -80,8 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().addHandler(handler)
     log.info("sweep %s: %d trials, %d slot(s), runs in %s", sweep.name, len(sweep.trials), len(slots),
              sweep.folder)
-    with logging_redirect_tqdm():
-        records = run_sweep(sweep, slots)
+    try:
+        with logging_redirect_tqdm():
+            records = run_sweep(sweep, slots)
+    except SweepLocked as exc:
+        log.error("%s", exc)
+        return 2
     summary = summarize_sweep(sweep, records)
     line = best_line(summary)
     if line:

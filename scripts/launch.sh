@@ -41,3 +41,20 @@ launch_finetune() {
   fi
   exec "${cmd[@]}"
 }
+
+# MODEL_ARGS (upstream's one-string form) as the MODEL_ARGV array, keeping CHECKPOINT_PATH and TOKENIZER_PATH whole:
+# split on spaces, a checkpoint path holding one would become two arguments (and the second a stray flag value).
+model_argv() {
+  local rest="${MODEL_ARGS:-}" words=()
+  MODEL_ARGV=()
+  if [ -n "${CHECKPOINT_PATH:-}" ] && [[ "$rest" == *"--load-pretrained ${CHECKPOINT_PATH}"* ]]; then
+    rest=${rest/"--load-pretrained ${CHECKPOINT_PATH}"/}
+    MODEL_ARGV+=(--load-pretrained "$CHECKPOINT_PATH")
+  fi
+  if [ -n "${TOKENIZER_PATH:-}" ] && [[ "$rest" == *"--tokenizer-dir ${TOKENIZER_PATH}"* ]]; then
+    rest=${rest/"--tokenizer-dir ${TOKENIZER_PATH}"/}
+    MODEL_ARGV+=(--tokenizer-dir "$TOKENIZER_PATH")
+  fi
+  read -r -a words <<< "$rest"
+  MODEL_ARGV+=(${words[@]+"${words[@]}"})
+}

@@ -163,7 +163,10 @@ class DataProcessor:
         return ""
 
     def _examples(self, rows: list[Row], split: str) -> list[InputExample]:
-        return [self.create_example(row, f"{split}-{i}", i) for i, row in enumerate(rows)]
+        examples = [self.create_example(row, f"{split}-{i}", i) for i, row in enumerate(rows)]
+        for example, row in zip(examples, rows):
+            example.meta.setdefault("where", row.where)  # file:line, for errors found after reading
+        return examples
 
     def _train_and_dev(self, data_dir: str | Path | None) -> tuple[list[InputExample], list[InputExample]]:
         key = str(data_dir)
@@ -207,14 +210,31 @@ def truncate(parts_a: list[tuple[list[int], bool]], parts_b: list[tuple[list[int
     excess = total - max_tokens
     if excess <= 0:
         return a, b
-    fixed = total - shortenable_length(a) - shortenable_length(b)
+    left_a, left_b = shortenable_length(a), shortenable_length(b)
+    fixed = total - left_a - left_b
     if fixed >= max_tokens:
         raise PromptTooLongError(f"the fixed parts take {fixed} tokens, which leaves no room for text within {max_tokens}")
+    # The rule's token-by-token choice of side, on counts alone; then each side loses its share from the end of
+    # its last shortenable parts. Linear in the text length (cutting one token at a time copied the part each time).
+    cut_a = cut_b = 0
     for _ in range(excess):
-        side = a if shortenable_length(a) > shortenable_length(b) else b
-        last = max(i for i, (ids, short) in enumerate(side) if short and ids)
-        side[last] = (side[last][0][:-1], True)
-    return a, b
+        if left_a - cut_a > left_b - cut_b:
+            cut_a += 1
+        else:
+            cut_b += 1
+    return _cut_from_end(a, cut_a), _cut_from_end(b, cut_b)
+
+
+def _cut_from_end(parts: list[tuple[list[int], bool]], n: int) -> list[tuple[list[int], bool]]:
+    for i in range(len(parts) - 1, -1, -1):
+        if n == 0:
+            break
+        ids, short = parts[i]
+        if short and ids:
+            take = min(n, len(ids))
+            parts[i] = (ids[: len(ids) - take], True)
+            n -= take
+    return parts
 
 
 class PVP:

@@ -7,6 +7,7 @@ Every row keeps where it came from (`file:line`, or hub name/split/row), so that
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import random
@@ -35,23 +36,34 @@ class Row:
     where: str
 
 
+def read_text(path: Path) -> str:
+    """A data file's text; bytes that are not UTF-8 are an error naming `path:line` and the byte offset."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise DataError(f"{path}:{line}: not UTF-8 (byte {raw[e.start]:#04x} at offset {e.start}); save the file as "
+                        "UTF-8, e.g. `iconv -f latin1 -t utf-8`") from None
+
+
 def read_jsonl(path: str | Path) -> list[Row]:
     """One JSON object per line; blank lines are allowed (they hold no record), anything else malformed is an
     error naming `path:line`."""
     path = Path(path)
     rows = []
-    with path.open(encoding="utf-8") as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{where}: malformed JSON ({e.msg}, column {e.colno}); each line must be one JSON object") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
-            rows.append(Row(record, where))
+    # one record per line; split on "\n" alone so that the line numbers are the file's
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"{where}: malformed JSON ({e.msg}, column {e.colno}); each line must be one JSON object") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        rows.append(Row(record, where))
     return rows
 
 
@@ -59,7 +71,7 @@ def read_csv(path: str | Path) -> list[Row]:
     """A CSV file whose header row names the data set's fields. Values stay strings (labels are parsed later)."""
     path = Path(path)
     rows = []
-    with path.open(encoding="utf-8", newline="") as f:
+    with io.StringIO(read_text(path), newline="") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames:
             raise DataError(f"{path}: empty CSV file; the first line must name the fields")
@@ -77,7 +89,7 @@ def read_headerless_csv(path: str | Path, columns: Sequence[str]) -> list[Row]:
     naming `path:line`."""
     path = Path(path)
     rows = []
-    with path.open(encoding="utf-8", newline="") as f:
+    with io.StringIO(read_text(path), newline="") as f:
         reader = csv.reader(f)
         for values in reader:
             where = f"{path}:{reader.line_num}"

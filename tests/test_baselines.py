@@ -25,7 +25,7 @@ from training.baselines import BASELINES, IGNORE_INDEX, LabelTextScorer, Seq2Seq
 from training.upstream_flags import UPSTREAM_FLAGS, dest
 
 DEMO = ROOT / "data" / "demo" / "ag_news"
-RUN_FILES = ["best/model.safetensors", "config.json", "log.txt", "metrics.jsonl", "predictions_dev.jsonl",
+RUN_FILES = [".lock", "best/model.safetensors", "config.json", "log.txt", "metrics.jsonl", "predictions_dev.jsonl",
              "predictions_test.jsonl", "results.json"]
 # finetune_glm.py flags about GLM itself or its prompts; every other flag of it a baseline run records too.
 GLM_ONLY_ARGS = {"pattern_id", "prompt", "allow_non_original", "list_prompts", "cloze_eval", "multi_token_layout",

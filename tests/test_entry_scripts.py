@@ -10,8 +10,8 @@ import pytest
 from conftest import ROOT
 
 
-def run_script(script, model, task, tmp_path, *extra):
-    env = {**os.environ, "PYTHON": sys.executable, "CHECKPOINT_PATH": str(tmp_path / "ckpt"), "SAVE_PATH": str(tmp_path / "runs"),
+def run_script(script, model, task, tmp_path, *extra, ckpt="ckpt"):
+    env = {**os.environ, "PYTHON": sys.executable, "CHECKPOINT_PATH": str(tmp_path / ckpt), "SAVE_PATH": str(tmp_path / "runs"),
            "N_GPU": "0"}
     cmd = ["bash", str(ROOT / "scripts" / script), f"config_tasks/{model}", f"config_tasks/{task}", "--num-threads", "1", *extra]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -19,10 +19,10 @@ def run_script(script, model, task, tmp_path, *extra):
 
 def test_ds_finetune_superglue_tiny_demo(tmp_path):
     proc = run_script("ds_finetune_superglue.sh", "model_glm_tiny.sh", "task_ag_news_demo.sh", tmp_path,
-                      "--epochs", "1", "--max-train-examples", "32")
+                      "--epochs", "1", "--max-train-examples", "32", ckpt="my ckpt")  # a path with a space
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "no GPU: one CPU process" in proc.stdout
-    assert (tmp_path / "ckpt" / "model.safetensors").is_file()  # the tiny checkpoint is made on first use
+    assert (tmp_path / "my ckpt" / "model.safetensors").is_file()  # the tiny checkpoint is made on first use
     run_dir = tmp_path / "runs" / "glm-tiny-ag_news-demo-p0"
     results = json.loads((run_dir / "results.json").read_text())
     assert results["status"] == "finished"

@@ -4,6 +4,7 @@ evaluator and the data record. One function per task kind; both drivers read the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ from .cloze import build_classification_task
 from .config import GenerationOptions, HeadConfig, TaskConfig
 from .loop import EvalResult
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class BuiltTask:
@@ -41,13 +44,21 @@ class BuiltTask:
 
 def load_splits(processor: DataProcessor, data_dir: str | None,
                 subset: TrainSubset = TrainSubset()) -> tuple[dict[str, list[InputExample]], dict | None]:
-    """train/dev/test examples of a processor, train reduced to `subset`, and the record of that reduction."""
+    """train/dev/test examples of a processor, train reduced to `subset`, and the record of that reduction.
+
+    Checked here, before any training, so that no bad split surfaces halfway through a run: every split has
+    records; train and dev examples all have labels (a missing one is an error naming its row); test is all
+    labelled or all unlabelled (then the run writes test predictions without test metrics, and says so)."""
     train = processor.get_train_examples(data_dir)
+    check_split(processor, "train", train)
     try:
         train, subset_record = subset.select(train)
     except ValueError as err:
         raise SystemExit(f"training data of {processor.data_record.get('train', {}).get('from', 'this task')}: {err}") from None
     examples = {"train": train, "dev": processor.get_dev_examples(data_dir), "test": _test_examples(processor, data_dir)}
+    check_split(processor, "dev", examples["dev"])
+    if examples["test"] or getattr(processor, "has_test_split", True):
+        check_split(processor, "test", examples["test"])
     return examples, subset_record
 
 
@@ -63,6 +74,29 @@ def _test_examples(processor: DataProcessor, data_dir: str | None) -> list[Input
         processor.data_record["test"] = {"from": None, "size": 0, "why": str(err)}
         return []
     raise RuntimeError(f"{type(processor).__name__} says it has no test split but returned one")
+
+
+def _labelled(example: InputExample) -> bool:
+    return (example.target if example.kind == "generation" else example.label) is not None
+
+
+def check_split(processor: DataProcessor, split: str, examples: list[InputExample]) -> None:
+    origin = processor.data_record.get(split, {}).get("from") or f"the {split} split"
+    if not examples:
+        raise SystemExit(f"{origin}: the {split} split has no records; every split needs at least one example "
+                         f"(remove the empty file{' to hold out dev from train' if split == 'dev' else ''})")
+    missing = [e for e in examples if not _labelled(e)]
+    if not missing or (split == "test" and len(missing) == len(examples)):
+        if missing:
+            log.warning("%s: the test split has no labels; the run writes test predictions and no test metrics", origin)
+            processor.data_record.setdefault("test", {})["labelled"] = False
+        return
+    first = missing[0]
+    where = first.meta.get("where") or f"{origin}, example {first.guid}"
+    field_name = "target" if first.kind == "generation" else "label"
+    raise SystemExit(f"{where}: no {field_name} ({len(missing)} of {len(examples)} {split} examples lack one); "
+                     f"{'every train and dev example needs one' if split != 'test' else 'label all test examples or none'}"
+                     f" (metrics over only the labelled ones would misreport the split)")
 
 
 def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]], source: str | None = None,

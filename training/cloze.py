@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from model.glm import GLMModel
-from model.heads import ClassificationHead, MultiTokenClozeHead, SingleTokenClozeHead, cloze_loss
+from model.heads import ClassificationHead, MultiTokenClozeHead, SingleTokenClozeHead, check_scores, cloze_loss
 from model.tokenizer import GLMTokenizer
 from tasks import layout
 from tasks.base import PVP, InputExample
@@ -81,7 +81,7 @@ def predict(module: nn.Module, samples: Sequence[Any], collate, batch_size: int,
     for i in tqdm(range(0, len(samples), batch_size), desc="eval", leave=False, dynamic_ncols=True):
         batch = move(collate(samples[i : i + batch_size]), device)
         scores, _ = module(batch)
-        scores = scores.float()
+        scores = check_scores(scores.float())
         preds.extend(scores.argmax(-1).tolist())
         all_scores.extend(scores.tolist())
     return preds, all_scores

@@ -14,7 +14,9 @@ import json
 import logging
 import os
 import platform
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,36 +47,93 @@ def versions() -> dict:
             "tokenizers": tokenizers.__version__, "cuda": torch.version.cuda, "platform": platform.platform()}
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a sweep stopping its trial, a scheduler ending a job): the run is recorded failed, not left running."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated(f"stopped by {signal.Signals(signum).name}")
+
+
 @dataclasses.dataclass
 class RunContext:
     rundir: Any  # training.rundir.RunDir
     experiment: str
     rank: int
     world_size: int
+    previous_sigterm: Any = None
+
+    def close(self) -> None:
+        """Release the run directory's lock and the SIGTERM handler."""
+        self.rundir.unlock()
+        if self.previous_sigterm is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self.previous_sigterm)
+            self.previous_sigterm = None
 
 
 def open_run(args: argparse.Namespace, experiment: str) -> RunContext:
-    """The run directory (only rank 0 writes), refusing to replace a finished run without --overwrite."""
+    """The run directory (only rank 0 writes), locked against a second writer. A finished run is replaced only
+    with --overwrite; an interrupted run with resumable checkpoints is continued (as with --resume) unless
+    --overwrite is given; anything else of an earlier run is removed before the new one starts."""
     import torch
 
-    from .rundir import RunDir
+    from .resume import Checkpoints
+    from .rundir import RunDir, RunDirError, run_path
 
     world_size = int(os.environ.get("WORLD_SIZE", 1))
     rank = int(os.environ.get("RANK", 0))
-    rundir = RunDir(Path(args.save) / experiment, enabled=rank == 0)
-    previous = rundir.read_results() if rank == 0 else None
+    if world_size > 1 and not args.deepspeed:
+        # Without DeepSpeed nothing reduces gradients across processes: each rank would train its own model on
+        # its share of the data, and every rank would write best/.
+        raise SystemExit(f"WORLD_SIZE is {world_size} but --deepspeed is not given: this launch would train "
+                         f"{world_size} unsynchronised models. Pass --deepspeed (with --deepspeed_config) for "
+                         "multi-process training, or launch one process")
     if args.resume and args.overwrite:
         raise SystemExit("--resume continues a run, --overwrite replaces it: choose one")
-    if previous and previous.get("status") == "finished" and not args.overwrite:
-        raise SystemExit(f"{rundir.path} already holds a finished run; " +
-                         ("there is nothing to resume" if args.resume else "pass --overwrite to replace it"))
-    if rank == 0 and not args.resume:  # a resumed run keeps its log, cut back to the checkpoint (training/resume.py)
-        (rundir.path / "metrics.jsonl").unlink(missing_ok=True)
+    try:
+        rundir = RunDir(run_path(args.save, experiment), enabled=rank == 0)
+        rundir.lock()
+    except RunDirError as err:
+        raise SystemExit(str(err)) from None
+    ctx = RunContext(rundir, experiment, rank, world_size)
+    try:
+        _prepare(args, rundir, Checkpoints(rundir.path), rank)
+    except BaseException:
+        ctx.close()
+        raise
+    if threading.current_thread() is threading.main_thread():
+        ctx.previous_sigterm = signal.signal(signal.SIGTERM, _terminate)
     setup_logging(rundir.path if rank == 0 else None)
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     torch.manual_seed(args.seed)  # new parameters (heads, prefixes, extended position rows) are seeded too
-    return RunContext(rundir, experiment, rank, world_size)
+    return ctx
+
+
+def _prepare(args: argparse.Namespace, rundir, checkpoints, rank: int) -> None:
+    """Decide, on rank 0, between continuing and replacing what the run directory holds, and clean it."""
+    from .rundir import RunDirError
+
+    if rank != 0:
+        return
+    try:
+        previous = rundir.read_results()
+    except RunDirError:
+        previous = None  # unreadable: an interrupted run; what it left is replaced below
+    status = previous.get("status") if isinstance(previous, dict) else None
+    if status == "finished" and not args.overwrite:
+        raise SystemExit(f"{rundir.path} already holds a finished run; " +
+                         ("there is nothing to resume" if args.resume else "pass --overwrite to replace it"))
+    removed = rundir.remove_temp_files()
+    if removed:
+        log.warning("removed %d temporary files left by an interrupted writer: %s", len(removed),
+                    ", ".join(p.name for p in removed[:5]))
+    if not args.resume and not args.overwrite and status != "diverged" and args.epochs > 0 and checkpoints.complete():
+        args.resume = True  # re-running the command of an interrupted run continues it exactly
+        print(f"{rundir.path}: continuing the interrupted run from {checkpoints.complete()[-1].name} "
+              "(pass --overwrite to start it again)", file=sys.stderr)
+    if not args.resume:
+        rundir.clear()  # a resumed run keeps its files; metrics.jsonl and best/ are cut back to the checkpoint
 
 
 def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callable[[Any, dict | None], dict]) -> dict:
@@ -85,15 +144,10 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     """
     import torch
 
-    from model.peft import load_trainable
-
-    from .loop import TrainConfig, Trainer
+    from .loop import TrainConfig, Trainer, TrainingDiverged
 
     if args.load:
-        best = Path(args.load) / "best" / "model.safetensors"
-        best = best if best.is_file() else Path(args.load) / "model.safetensors"
-        names = load_trainable(built.module, best)
-        log.info("loaded %d trained tensors from %s", len(names), best)
+        _load_run(built.module, Path(args.load))
     prec = precision(args)
     device = torch.device(f"cuda:{args.local_rank}" if torch.cuda.is_available() else "cpu")
     cfg = TrainConfig(
@@ -122,12 +176,41 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
                       ctx.rank, ctx.world_size, resume=args.resume)
     try:
         results = trainer.fit(built.train_samples, built.collate)
+    except TrainingDiverged as err:
+        ctx.rundir.write_results(trainer.results("diverged", error=str(err)))
+        raise SystemExit(f"{ctx.rundir.path}: the run diverged ({err}); it is recorded as diverged. Lower --lr "
+                         "or check the checkpoint's weights") from None
     except BaseException as err:
         ctx.rundir.write_results(trainer.results("failed", error=f"{type(err).__name__}: {err}"))
         raise
+    finally:
+        ctx.close()
     if ctx.rank == 0:
         print(json.dumps({"run_dir": str(ctx.rundir.path), "best": results["best"], "test": results["test"]}, indent=2))
     return results
+
+
+def _load_run(module, load: Path) -> None:
+    """--load: a run directory (or its best/) whose trained parameters must cover every parameter this run
+    trains; a run of another head or method would otherwise leave the new ones at their random start."""
+    from model.checkpoint import CheckpointError
+    from model.peft import load_trainable
+
+    candidates = [load / "best" / "model.safetensors", load / "model.safetensors"]
+    best = next((p for p in candidates if p.is_file()), None)
+    if best is None:
+        raise SystemExit(f"--load {load}: neither {candidates[0]} nor {candidates[1]} exists; give a run directory "
+                         "that finished training (or its best/)")
+    try:
+        names = set(load_trainable(module, best))
+    except (CheckpointError, KeyError, ValueError) as err:
+        raise SystemExit(f"--load {load}: {err.args[0] if err.args else err}") from None
+    missing = [n for n, p in module.named_parameters() if p.requires_grad and n not in names]
+    if missing:
+        raise SystemExit(f"--load {load}: {best} holds no values for {len(missing)} parameters this run trains "
+                         f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): it was trained with "
+                         "another head or method; use the same --cloze-eval/--ptuning-v2 flags as that run")
+    log.info("loaded %d trained tensors from %s", len(names), best)
 
 
 def command_line(argv: list[str] | None, script: str) -> list[str]:

@@ -37,7 +37,8 @@ PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class TrainingDiverged(RuntimeError):
-    pass
+    """The run diverged: more non-finite losses than the budget, a non-finite dev metric, or non-finite scores.
+    The driver records the run as `diverged` (training/rundir.py), never `finished`."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ class TrainConfig:
     precision: str = "fp32"  # fp32 | bf16 | fp16 (autocast; fp16 adds loss scaling)
     validation_metric: str = "accuracy"
     metric_mode: str = "max"  # "max": higher is better
-    max_nonfinite_steps: int = 20  # consecutive NaN/inf losses before the run counts as diverged
+    # NaN/inf losses tolerated over the whole run (each skips its step, as upstream); one more ends it `diverged`.
+    # A small budget, not a streak: a run that produces a NaN every few steps is as broken as one that never recovers.
+    max_nonfinite_losses: int = 3
     save_interval: int = 0  # optimizer steps between resumable checkpoints; 0 = none
     keep_checkpoints: int = 2  # resumable checkpoints kept (the newest)
 
@@ -140,16 +143,19 @@ class Trainer:
         metric = result.metrics.get(self.cfg.validation_metric)
         if metric is None:
             raise KeyError(f"validation metric {self.cfg.validation_metric!r} not among dev metrics {sorted(result.metrics)}")
-        if not math.isfinite(metric):
-            raise TrainingDiverged(f"dev {self.cfg.validation_metric} is {metric} at step {step}")
         self.rundir.log("eval", step=step, epoch=epoch, split="dev", **result.metrics)
+        bad = {k: v for k, v in result.metrics.items() if isinstance(v, float) and not math.isfinite(v)}
+        if bad:
+            raise TrainingDiverged(f"dev {', '.join(f'{k} is {v}' for k, v in bad.items())} at step {step}")
         shown = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
         log.info("dev at step %d (epoch %d): %s", step, epoch, shown)
         if self._better(metric):
-            self.best = {"step": step, "epoch": epoch, "dev": result.metrics}
             if save:
                 save_trainable(self.module, self.rundir.best_dir, {"step": str(step), "epoch": str(epoch)})
             self.rundir.write_predictions("dev", result.predictions)
+            # Only now, with best/ and the predictions on disk, does the run's record name the new best point: a
+            # failure while writing them (a full disk) leaves the record naming what the files still hold.
+            self.best = {"step": step, "epoch": epoch, "dev": result.metrics}
             self.rundir.write_results(self.results("running"))
 
     def run_eval(self, module: nn.Module, split: str) -> EvalResult:
@@ -158,6 +164,8 @@ class Trainer:
         try:
             with torch.no_grad(), autocast(self.device, self.cfg.precision):
                 return self.evaluate(module, split)
+        except FloatingPointError as err:  # model.heads.NonFiniteScores
+            raise TrainingDiverged(f"{split} evaluation: {err}") from err
         finally:
             module.train(was_training)
 
@@ -212,15 +220,15 @@ class Trainer:
                 micro += 1
                 boundary = micro % cfg.gradient_accumulation_steps == 0
                 if not torch.isfinite(loss):
-                    # As upstream: a non-finite loss skips its backward; many in a row mean the run diverged.
+                    # As upstream: a non-finite loss skips its backward; beyond the budget the run diverged.
                     nonfinite += 1
-                    self.rundir.log("nonfinite_loss", step=step, epoch=epoch, loss=float(loss))
-                    if nonfinite >= cfg.max_nonfinite_steps:
-                        raise TrainingDiverged(f"{nonfinite} consecutive non-finite losses at step {step}")
+                    self.rundir.log("nonfinite_loss", step=step, epoch=epoch, loss=float(loss.detach()))
+                    if nonfinite > cfg.max_nonfinite_losses:
+                        raise TrainingDiverged(f"{nonfinite} non-finite losses by step {step} (the budget is "
+                                               f"{cfg.max_nonfinite_losses})")
                     if engine is None and boundary:
                         optimizer.zero_grad(set_to_none=True)
                     continue
-                nonfinite = 0
                 running.append(loss.item())
                 if engine is not None:
                     engine.backward(loss)
@@ -263,8 +271,9 @@ class Trainer:
             load_trainable(self.module, best_file)
         result = self.run_eval(self.module, "test")
         self.rundir.log("eval", step=self.best["step"] if self.best else 0, split="test", **result.metrics)
+        bad = {k: v for k, v in result.metrics.items() if isinstance(v, float) and not math.isfinite(v)}
+        if bad:
+            raise TrainingDiverged(f"test {', '.join(f'{k} is {v}' for k, v in bad.items())}")
         self.rundir.write_predictions("test", result.predictions)
-        final = self.results("finished", test=result.metrics)
-        self.rundir.write_results(final)
-        return final
+        return self.rundir.write_results(self.results("finished", test=result.metrics))
 

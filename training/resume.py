@@ -53,7 +53,7 @@ class Position:
     batches_done: int  # batches of that epoch already consumed
     step: int  # optimizer steps so far
     micro: int  # micro-batches so far (gradient accumulation counts them)
-    nonfinite: int = 0  # consecutive non-finite losses
+    nonfinite: int = 0  # non-finite losses so far
     running: list[float] = field(default_factory=list)  # losses since the last train log line
 
 

@@ -6,20 +6,34 @@ it back (load_run, read_metrics, assess, used by grid search and reports), so th
 Writes that matter (results, checkpoints, sweep records) are atomic: a temporary file in the same directory,
 then a rename, so a run killed at any moment leaves either the old or the new file.
 
+One commit point: results.json is written last and names what best/ and the predictions hold (`files`: bytes and
+sha256 of each, the step of best/). A reader (assess) treats a directory whose files disagree with it as
+incomplete. A process writing a run directory holds an exclusive lock on its `.lock` file (flock: released by the
+kernel when the process dies), so a second writer is refused; temporary files of a killed writer are removed when
+the next one starts.
+
 Importing this module does not import torch: the reader serves the sweep and report tools, which never load a
 model (see atomic_write_text for the one place that reaches the checkpoint code).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
 import json
 import math
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-STATUSES = ("finished", "running", "failed")
+STATUSES = ("finished", "running", "failed", "diverged")
+LOCK_FILE = ".lock"
+# The files results.json vouches for (see RunDir.write_results).
+COMMITTED_FILES = ("best/model.safetensors", "predictions_dev.jsonl", "predictions_test.jsonl")
 IDENTITY_KEYS = ("family", "head", "peft", "method")
 
 
@@ -66,14 +80,92 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, _dumps(obj, indent=2) + "\n")
 
 
+class RunLocked(RunDirError):
+    """Another live process writes this run directory."""
+
+
+def run_path(save: str | Path, name: str, what: str = "--experiment-name") -> Path:
+    """<save>/<name>, refusing a name that would leave <save> (absolute, `..`, empty parts): every file a run
+    writes stays under --save."""
+    parts = Path(name).parts
+    if not parts or Path(name).is_absolute() or any(p in ("..", ".", "") for p in parts) or name.startswith("./") or "\\" in name:
+        raise RunDirError(f"{what} {name!r}: must be a relative name inside --save {str(save)!r} "
+                          "(no leading '/', no '..' or '.' parts); choose another name")
+    return Path(save) / name
+
+
+def file_digest(path: Path) -> dict[str, Any]:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"bytes": path.stat().st_size, "sha256": h.hexdigest()}
+
+
+# Lock files this process holds, by path: a process runs one run at a time, so a lock it still holds from an
+# earlier run (one that raised before releasing it, in a test or a notebook) is released when it opens the next.
+_HELD: dict[Path, int] = {}
+
+
 class RunDir:
     """runs/<experiment-name>/ of one run. Only rank 0 writes (`enabled=False` elsewhere)."""
 
     def __init__(self, root: str | Path, enabled: bool = True):
         self.path = Path(root)
         self.enabled = enabled
+        self._lock_fd: int | None = None
         if enabled:
             self.path.mkdir(parents=True, exist_ok=True)
+
+    # ------------------------------------------------------------------ ownership
+    def lock(self) -> None:
+        """Take the run directory's exclusive lock, or raise RunLocked naming the process that holds it."""
+        if not self.enabled or self._lock_fd is not None:
+            return
+        path = (self.path / LOCK_FILE).resolve()
+        if path in _HELD:
+            os.close(_HELD.pop(path))
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise RunLocked(f"{self.path} is being written by another process (pid {holder}); wait for it to "
+                                "end, stop it, or choose another --experiment-name") from None
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+        _HELD[path] = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            _HELD.pop((self.path / LOCK_FILE).resolve(), None)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def remove_temp_files(self) -> list[Path]:
+        """Remove what writers killed mid-write left: the hidden temporary files of atomic writes and hidden
+        temporary checkpoint directories (in the run directory, best/, hf/ and checkpoints/)."""
+        removed = []
+        for folder in (self.path, self.path / "best", self.path / "hf", self.path / "checkpoints"):
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                if entry.name.startswith(".") and entry.name != LOCK_FILE:
+                    shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+                    removed.append(entry)
+        return removed
+
+    def clear(self) -> None:
+        """Remove every file of an earlier run (keeping the lock): a new run starts from an empty directory, so
+        nothing of the old one (results, best/, predictions, checkpoints) can be read as the new one's."""
+        for entry in self.path.iterdir():
+            if entry.name == LOCK_FILE:
+                continue
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
     @property
     def best_dir(self) -> Path:
@@ -88,12 +180,40 @@ class RunDir:
         if not self.enabled:
             return
         record = {"event": event, "time": round(time.time(), 3), **values}
-        with open(self.path / "metrics.jsonl", "a", encoding="utf-8") as f:
-            f.write(_dumps(record) + "\n")
+        line = (_dumps(record) + "\n").encode("utf-8")
+        fd = os.open(self.path / "metrics.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                written = os.write(fd, line)
+                if written != len(line):
+                    raise OSError(errno.ENOSPC, f"short write ({written} of {len(line)} bytes)")
+            except OSError:
+                os.ftruncate(fd, size)  # never half a line: the log stays readable after a full disk
+                raise
+        finally:
+            os.close(fd)
 
-    def write_results(self, results: dict) -> None:
-        if self.enabled:
-            write_json(self.path / "results.json", results)
+    def manifest(self, best_step: int | None) -> dict[str, dict]:
+        """What results.json vouches for: bytes and sha256 of each committed file present (and best/'s step)."""
+        files = {}
+        for name in COMMITTED_FILES:
+            path = self.path / name
+            if path.is_file():
+                files[name] = file_digest(path)
+                if name.startswith("best/"):
+                    files[name]["step"] = best_step
+        return files
+
+    def write_results(self, results: dict) -> dict:
+        """The commit point: written after everything it names, with their sizes and hashes (`files`); returns
+        what was written."""
+        if not self.enabled:
+            return results
+        best = results.get("best") or {}
+        committed = {**results, "files": self.manifest(best.get("step"))}
+        write_json(self.path / "results.json", committed)
+        return committed
 
     def write_predictions(self, split: str, rows: list[dict]) -> Path:
         path = self.path / f"predictions_{split}.jsonl"
@@ -114,7 +234,7 @@ def mark_failed(run_dir: Path, error: str) -> None:
         results = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         results = {"task": None, "validation_metric": None, "best": None, "test": None}
-    if results.get("status") == "failed" and results.get("error"):
+    if results.get("status") in ("failed", "diverged") and results.get("error"):
         return
     run_dir.mkdir(parents=True, exist_ok=True)
     write_json(path, {**results, "status": "failed", "error": error})
@@ -184,7 +304,7 @@ def load_run(run_dir: Path) -> RunResult:
         raise RunDirError(f"{results_path}: not found; {run_dir} is not a (finished or failed) run directory")
     results = read_json(results_path)
     if not isinstance(results, dict) or results.get("status") not in STATUSES:
-        raise RunDirError(f"{results_path}: key 'status' must be 'finished', 'running' or 'failed'")
+        raise RunDirError(f"{results_path}: key 'status' must be one of {', '.join(STATUSES)}")
     best = results.get("best") or {}
     dev = best.get("dev") or {}
     config_path = run_dir / "config.json"
@@ -229,6 +349,37 @@ def is_bad_number(value: Any) -> bool:
     return isinstance(value, float) and not math.isfinite(value)
 
 
+def verify_files(run_dir: Path, results: dict) -> str | None:
+    """None when the committed files are exactly what results.json names; otherwise what differs. A results.json
+    without `files` (written before the commit record existed) is taken as is."""
+    files = results.get("files")
+    if files is None:
+        return None
+    if not isinstance(files, dict):
+        return f"{run_dir / 'results.json'}: key 'files' must be a mapping of file name -> bytes and sha256"
+    for name in COMMITTED_FILES:
+        path = run_dir / name
+        named = files.get(name)
+        if named is None:
+            if path.is_file():
+                return f"{path} is not named by results.json: written after the run's last commit (incomplete run)"
+            continue
+        if not path.is_file():
+            return f"{path}: results.json names it ({named.get('bytes')} bytes) but it is missing"
+        actual = file_digest(path)
+        if actual["bytes"] != named.get("bytes") or actual["sha256"] != named.get("sha256"):
+            return (f"{path}: holds {actual['bytes']} bytes sha256 {actual['sha256'][:12]}..., results.json names "
+                    f"{named.get('bytes')} bytes sha256 {str(named.get('sha256'))[:12]}...: written after the run's "
+                    "last commit (incomplete run)")
+    return None
+
+
+def nonfinite_budget(args: dict[str, Any], config: dict[str, Any] | None) -> int:
+    train = (config or {}).get("train") if isinstance(config, dict) else None
+    value = train.get("max_nonfinite_losses") if isinstance(train, dict) else None
+    return value if isinstance(value, int) else 0
+
+
 class Assessment(NamedTuple):
     status: str  # finished | diverged | failed
     error: str | None
@@ -245,8 +396,22 @@ def assess(run_dir: Path) -> Assessment:
         events = read_metrics(run_dir)
     except RunDirError as exc:
         return Assessment("failed", str(exc), None)
+    if run.status == "diverged":
+        return Assessment("diverged", run.error or "results.json says diverged", run)
     if run.status != "finished":
         return Assessment("failed", run.error or f"results.json says status {run.status!r}", run)
+    try:
+        results = read_json(run_dir / "results.json")
+        config = read_json(run_dir / "config.json")
+    except RunDirError as exc:
+        return Assessment("failed", str(exc), run)
+    problem = verify_files(run_dir, results)
+    if problem:
+        return Assessment("failed", problem, run)
+    nonfinite = [e for e in events if e.get("event") == "nonfinite_loss"]
+    if len(nonfinite) > nonfinite_budget(run.args, config):
+        return Assessment("diverged", f"{len(nonfinite)} non-finite train losses (first at step "
+                          f"{nonfinite[0].get('step')}), more than the run's budget", run)
     for event in events:
         if event.get("event") == "train" and is_bad_number(event.get("loss")):
             return Assessment("diverged", f"train loss is {event['loss']} at step {event.get('step')}", run)

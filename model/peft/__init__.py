@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from model.checkpoint import save_tensors
+from model.checkpoint import load_safetensors, save_tensors
 from model.glm import GLMModel
 
 
@@ -76,7 +75,7 @@ def load_trainable(module: nn.Module, path: Path) -> list[str]:
     """Load saved trainable parameters into `module`; every saved tensor must find its parameter."""
     import torch
 
-    saved = load_file(str(path))
+    saved = load_safetensors(Path(path))
     own = dict(module.named_parameters())
     unknown = [k for k in saved if k not in own]
     if unknown:
