@@ -47,14 +47,19 @@ launch_finetune() {
 model_argv() {
   local rest="${MODEL_ARGS:-}" words=()
   MODEL_ARGV=()
-  if [ -n "${CHECKPOINT_PATH:-}" ] && [[ "$rest" == *"--load-pretrained ${CHECKPOINT_PATH}"* ]]; then
-    rest=${rest/"--load-pretrained ${CHECKPOINT_PATH}"/}
-    MODEL_ARGV+=(--load-pretrained "$CHECKPOINT_PATH")
-  fi
-  if [ -n "${TOKENIZER_PATH:-}" ] && [[ "$rest" == *"--tokenizer-dir ${TOKENIZER_PATH}"* ]]; then
-    rest=${rest/"--tokenizer-dir ${TOKENIZER_PATH}"/}
-    MODEL_ARGV+=(--tokenizer-dir "$TOKENIZER_PATH")
-  fi
+  _keep_whole --load-pretrained "${CHECKPOINT_PATH:-}"
+  _keep_whole --tokenizer-dir "${TOKENIZER_PATH:-}"
   read -r -a words <<< "$rest"
   MODEL_ARGV+=(${words[@]+"${words[@]}"})
+}
+
+# `_keep_whole FLAG PREFIX` (for model_argv): when `rest` holds "FLAG PREFIX...", the value is PREFIX plus what
+# follows it up to the next space (upstream's fragments write "${CHECKPOINT_PATH}/name"), moved to MODEL_ARGV whole.
+_keep_whole() {
+  local flag=$1 prefix=$2 after value
+  [ -n "$prefix" ] && [[ "$rest" == *"$flag $prefix"* ]] || return 0
+  after=${rest#*"$flag $prefix"}
+  value="$prefix${after%% *}"
+  rest=${rest/"$flag $value"/}
+  MODEL_ARGV+=("$flag" "$value")
 }
