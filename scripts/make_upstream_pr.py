@@ -7,13 +7,13 @@ config fragment its launch scripts read, and a README whose Results come from th
 Classification (a hand-written cloze task of tasks/registry.py) gets
     dataset.py        a DataProcessor(args) for train.jsonl / dev.jsonl / test.jsonl in the hub's schema
     pvp.py            a PVP with every pattern the runs used (`available_patterns()` a staticmethod, as upstream's)
-    registration.py   the PROCESSORS / PVPS / DEFAULT_METRICS entries; install.py writes them into upstream's files
     get_data.py       data acquisition from the hub into that layout
     task_<name>.sh    the fragment for upstream's scripts/finetune_superglue.sh (install.py copies it to config_tasks/)
 Generation (a hand-written seq2seq task) gets
     convert_<name>.py the hub or local jsonl -> upstream's `customization` files, with the prompt of a pattern
     seq_<name>.sh     the fragment for upstream's scripts/finetune_seq2seq.sh (task `customization`)
-Both get install.py, README.md (every section upstream's examples/README.md asks for) and requirements.txt.
+Both get install.py (a classification task's PROCESSORS / PVPS / DEFAULT_METRICS entries appended, marked, to
+upstream's tasks/superglue/{dataset,pvp,finetune}.py; the fragment copied to config_tasks/), README.md (every section upstream's examples/README.md asks for) and requirements.txt.
 
 The code is produced from the toolkit's task by rendering: each pattern's parts are read off the toolkit's PVP on
 probe texts and written out as Python 3.8 expressions; a part the generator cannot express is an error naming the
@@ -426,19 +426,6 @@ class {cls}(DataProcessor):
 '''
 
 
-def render_registration(name: str, proc_cls: str, pvp_cls: str, metrics: list[tuple[str, str]]) -> str:
-    return HEADER.format(what="Registry entries", name=name, task=name) + f'''
-# install.py appends one line per registry to upstream's files, each importing from this module:
-#   tasks/superglue/dataset.py   PROCESSORS["{name}"]
-#   tasks/superglue/pvp.py       PVPS["{name}"]
-#   tasks/superglue/finetune.py  DEFAULT_METRICS["{name}"]
-TASK_NAME = "{name}"
-PROCESSOR = ("examples.{name}.dataset", "{proc_cls}")
-PVP = ("examples.{name}.pvp", "{pvp_cls}")
-METRICS = {metrics!r}  # (name upstream reports, function of tasks/eval_utils.py)
-'''
-
-
 INSTALL = HEADER + '''
 """Register examples/{name} in a THUDM/GLM checkout, or undo it.
 
@@ -725,7 +712,7 @@ def render_seq_fragment(name: str, best: Group, patterns: list[int], tiny: bool)
 TASK_NAME=customization
 DATA_PATH="${{DATA_ROOT}}/{name}_p${{PATTERN_ID:-{best.pattern_id}}}"
 
-EPOCH_SINGLE={s.get("epochs", 10)}
+EPOCH_SINGLE=${{EPOCH_SINGLE:-{s.get("epochs", 10)}}}
 BATCH_SINGLE={s.get("batch_size", 16)}
 LR_SINGLE={s.get("lr", 1e-5)}
 
@@ -747,7 +734,7 @@ TASK_ARGS="--src-seq-length {s.get("src_seq_length", 512)} \\
            --no-repeat-ngram-size 3 \\
            --num-beams {s.get("num_beams", 5)} \\
            --select-topk \\
-           --eval-batch-size 4"
+           --eval-batch-size 4 ${{EXTRA_ARGS:-}}"
 
 PATTERN_IDS=({" ".join(str(p) for p in patterns)})
 """
@@ -919,7 +906,6 @@ def build(task: str, runs: list[Run], authors: list[Author], model_name: str | N
         metrics = [("accuracy", "accuracy_metric"), ("f1-macro", "f1_macro_metric")]
         files["pvp.py"] = render_pvp(name, f"{cls}PVP", patterns)
         files["dataset.py"] = render_dataset(name, f"{cls}Processor", proc, entry.processor_class.hub_name)
-        files["registration.py"] = render_registration(name, f"{cls}Processor", f"{cls}PVP", metrics)
         files["get_data.py"] = render_get_data(name, entry.processor_class.hub_name, entry.processor_class.hub_subset,
                                                proc.fields, entry.processor_class.hub_splits.get("dev") is not None)  # fmt: skip
         fragment = f"task_{name}.sh"
@@ -942,7 +928,7 @@ def build(task: str, runs: list[Run], authors: list[Author], model_name: str | N
     top = max(glm_best, key=lambda g: statistics.fmean(r.dev[g.runs[0].validation_metric] for r in g.runs))
     if isinstance(entry, ClozeTask):
         files[fragment] = render_task_fragment(name, top, used, tiny)
-        commands = _classification_commands(name)
+        commands = _classification_commands(name, top.pattern_id if top.pattern_id is not None else used[0])
         metric_names, percent = ["accuracy", "macro_f1"], True
     else:
         files[fragment] = render_seq_fragment(name, top, used, tiny)
@@ -1008,19 +994,21 @@ def _pattern_table(entry: Any, used: list[int]) -> list[str]:
     return lines
 
 
-def _classification_commands(name: str) -> list[str]:
+def _classification_commands(name: str, pattern_id: int) -> list[str]:
     return [f"Run from the root of a THUDM/GLM checkout with this folder at `examples/{name}`. Set `DATA_ROOT`, "
             "`CHECKPOINT_PATH` and `SAVE_PATH` at the top of `scripts/finetune_superglue.sh`, as for upstream's own tasks.",
             "", "```bash",
+            "export DATA_ROOT=/data/glm SAVE_PATH=/checkpoints/glm-finetune   # the values set in scripts/finetune_superglue.sh",
             f"pip install -r examples/{name}/requirements.txt",
             f"# 1. data: train/dev/test .jsonl in DATA_ROOT/{name} (no data files are part of this folder)",
             f"python examples/{name}/get_data.py --out $DATA_ROOT/{name}",
             f"# 2. register the processor, PVP and metrics, copy config_tasks/task_{name}.sh",
             f"python examples/{name}/install.py",
             "# 3. training (the dev split chooses the best epoch; the test split is predicted at the end)",
-            f"PATTERN_ID=0 bash scripts/finetune_superglue.sh config_tasks/model_blocklm_roberta_large.sh config_tasks/task_{name}.sh",
+            f"PATTERN_ID={pattern_id} bash scripts/finetune_superglue.sh config_tasks/model_blocklm_roberta_large.sh config_tasks/task_{name}.sh",
             "# 4. inference with the fine-tuned checkpoint (no training epochs): predictions and test_results.json",
-            f"EPOCH_SINGLE=0 EXTRA_ARGS=\"--load $SAVE_PATH/<experiment-name>/best\" \\",
+            f"#    (the training run's name is blocklm-roberta-large-{name}- plus the date it appended, MM-DD-HH-MM)",
+            f"EPOCH_SINGLE=0 EXTRA_ARGS=\"--load $SAVE_PATH/blocklm-roberta-large-{name}-MM-DD-HH-MM/best\" \\",
             f"  bash scripts/finetune_superglue.sh config_tasks/model_blocklm_roberta_large.sh config_tasks/task_{name}.sh",
             f"# undo step 2: python examples/{name}/install.py --uninstall",
             "```", ""]  # fmt: skip
@@ -1031,6 +1019,7 @@ def _generation_commands(name: str, patterns: list[Seq2SeqPattern]) -> list[str]
     return [f"Run from the root of a THUDM/GLM checkout with this folder at `examples/{name}`. Set `DATA_ROOT`, "
             "`CHECKPOINT_PATH` and `SAVE_PATH` at the top of `scripts/finetune_seq2seq.sh`, as for upstream's own tasks.",
             "", "```bash",
+            "export DATA_ROOT=/data/glm SAVE_PATH=/checkpoints/glm-finetune   # the values set in scripts/finetune_seq2seq.sh",
             f"pip install -r examples/{name}/requirements.txt",
             f"# 1. data + preprocessing: the customization files with the prompt of pattern {first}",
             f"python examples/{name}/convert_{name}.py --output $DATA_ROOT/{name}_p{first} --pattern-id {first}",
@@ -1038,8 +1027,9 @@ def _generation_commands(name: str, patterns: list[Seq2SeqPattern]) -> list[str]
             f"python examples/{name}/install.py",
             "# 3. training and evaluation (ROUGE on val each --eval-epoch; test decoded at the end)",
             f"PATTERN_ID={first} bash scripts/finetune_seq2seq.sh config_tasks/model_blocklm_roberta_large.sh config_tasks/seq_{name}.sh",
-            "# 4. inference with the fine-tuned checkpoint: add --load to TASK_ARGS and set EPOCH_SINGLE=0 in seq_" + name + ".sh,",
-            "#    then run step 3 again; the generated summaries are written next to test_results.json",
+            "# 4. inference with the fine-tuned checkpoint (no training epochs): test summaries and test_results.json",
+            f"EPOCH_SINGLE=0 EXTRA_ARGS=\"--load $SAVE_PATH/blocklm-roberta-large-{name}/best\" PATTERN_ID={first} \\",
+            f"  bash scripts/finetune_seq2seq.sh config_tasks/model_blocklm_roberta_large.sh config_tasks/seq_{name}.sh",
             "```", ""]  # fmt: skip
 
 

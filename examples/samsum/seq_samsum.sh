@@ -8,7 +8,7 @@ EXPERIMENT_NAME=${MODEL_TYPE}-samsum
 TASK_NAME=customization
 DATA_PATH="${DATA_ROOT}/samsum_p${PATTERN_ID:-1}"
 
-EPOCH_SINGLE=10
+EPOCH_SINGLE=${EPOCH_SINGLE:-10}
 BATCH_SINGLE=8
 LR_SINGLE=1e-05
 
@@ -30,6 +30,6 @@ TASK_ARGS="--src-seq-length 512 \
            --no-repeat-ngram-size 3 \
            --num-beams 5 \
            --select-topk \
-           --eval-batch-size 4"
+           --eval-batch-size 4 ${EXTRA_ARGS:-}"
 
 PATTERN_IDS=(1 3)
