@@ -145,9 +145,16 @@ def main(argv: list[str] | None = None) -> dict | None:
     mspec = ModelSpec(checkpoint, args.tokenizer_dir or checkpoint, args.mask_id, args.gelu, args.max_position_embeddings,
                       args.hidden_dropout, args.checkpoint_activations)
     tokenizer = GLMTokenizer.from_dir(mspec.tokenizer_dir, mask_id=mspec.mask_id)
+    extra = {}
+    if tcfg.multi_token:
+        from tasks.superglue.entry import SuperGlueTask
+
+        if not isinstance(entry, SuperGlueTask):
+            raise SystemExit("--multi-token applies to the SuperGLUE tasks (RTE, CB, BoolQ, WiC, MultiRC)")
+        extra["multi_token"] = True
     try:
         task = entry.prepare(tcfg.data, tokenizer, prompt=tcfg.prompt, seq_length=tcfg.seq_length,
-                             with_pattern=args.cloze_eval, allow_non_original=tcfg.allow_non_original)
+                             with_pattern=args.cloze_eval, allow_non_original=tcfg.allow_non_original, **extra)
     except PromptChoiceError as err:
         raise SystemExit(str(err)) from None
     head, peft = glm_head(args, task.kind), peft_config(args)

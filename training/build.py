@@ -33,6 +33,7 @@ class BuiltTask:
     kind: str = "classification"  # or "generation"
     metric_mode: str = "max"
     data_record: dict = field(default_factory=dict)
+    after_run: Callable[[Any], Any] | None = None  # called with the run directory's path when the run finished
 
     def evaluator(self, batch_size: int, device: torch.device) -> Callable[[nn.Module, str], EvalResult]:
         return self.make_evaluator(batch_size, device)
@@ -70,10 +71,43 @@ def build_task(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, peft: Peft
                              "generation tasks use full fine-tuning")
         assert generation is not None
         return _seq2seq(task, cfg, generation, tokenizer, backbone)
+    from tasks.superglue.processors import SuperGlueProcessor
+
+    if isinstance(task.processor, SuperGlueProcessor):
+        return _superglue(task, cfg, head, tokenizer, apply_peft(backbone, peft))
     return _classification(task, cfg, head, tokenizer, apply_peft(backbone, peft))
 
 
+def _superglue(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
+    from .superglue import build_superglue_task
+
+    examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
+    built = build_superglue_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.processor,  # type: ignore[arg-type]
+                                 task.processor.task, task.labels, task.kind, examples, head_kind=head.kind,  # type: ignore[attr-defined]
+                                 seq_length=cfg.seq_length, loss_func=cfg.loss_func, length_penalty=cfg.length_penalty,
+                                 wsc_negative=cfg.wsc_negative, multi_token_layout=cfg.multi_token_layout,
+                                 classifier_dropout=head.output_dropout)  # fmt: skip
+    return BuiltTask(
+        module=built.module,
+        train_samples=built.train_samples,
+        collate=built.collate,
+        make_evaluator=built.make_evaluator,
+        validation_metric=task.metrics[0],
+        data_record={**data_record(task.processor, examples, train_subset=subset), "scoring": built.record},
+        after_run=built.write_submission,
+    )
+
+
+def _superglue_flags_only(cfg: TaskConfig, task: PreparedTask) -> None:
+    """--loss-func, --wsc-negative and --few-superglue mean something for the SuperGLUE tasks only."""
+    given = [flag for flag, on in (("--loss-func " + cfg.loss_func, cfg.loss_func != "cross_entropy"),
+                                   ("--wsc-negative", cfg.wsc_negative), ("--few-superglue", cfg.data.few_superglue)) if on]  # fmt: skip
+    if given:
+        raise SystemExit(f"{', '.join(given)}: SuperGLUE flags, but {task.name} is not a SuperGLUE task")
+
+
 def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
+    _superglue_flags_only(cfg, task)
     built = build_classification_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.labels,
                                       task.metrics, cfg.seq_length, head.kind, cfg.multi_token_layout, cfg.length_penalty,
                                       head.output_dropout)
@@ -91,6 +125,8 @@ def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, token
 
 def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
     from model.decoding import GenerationConfig
+
+    _superglue_flags_only(cfg, task)
     from tasks.seq2seq.layout import Seq2SeqLayoutConfig
 
     from .seq2seq import build_seq2seq_task

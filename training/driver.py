@@ -125,6 +125,11 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     except BaseException as err:
         ctx.rundir.write_results(trainer.results("failed", error=f"{type(err).__name__}: {err}"))
         raise
+    after_run = getattr(built, "after_run", None)
+    if after_run is not None and ctx.rank == 0:
+        written = after_run(ctx.rundir.path)
+        if written is not None:
+            log.info("submission file: %s", written)
     if ctx.rank == 0:
         print(json.dumps({"run_dir": str(ctx.rundir.path), "best": results["best"], "test": results["test"]}, indent=2))
     return results
