@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         return None
 
     from model.checkpoint import load_glm
-    from training.build import build_task
+    from training.build import build_task, check_task_flags
 
     # Everything that can be checked without the model is checked before a run directory exists.
     tcfg = task_config(args)
@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         raise SystemExit(str(err)) from None
     head, peft = glm_head(args, task.kind), peft_config(args)
     identity = glm_identity(head, peft)
+    check_task_flags(task, tcfg, head)
 
     ctx = open_run(args, args.experiment_name or default_experiment_name(args, identity["method"]))
     backbone = load_glm(mspec.load_pretrained, gelu=mspec.gelu, max_sequence_length=position_rows(args, task.kind),

@@ -65,6 +65,7 @@ def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]
 
 def build_task(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, peft: PeftConfig | None,
                generation: GenerationOptions | None, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
+    check_task_flags(task, cfg, head)
     if task.kind == "generation":
         if peft is not None:
             raise SystemExit("parameter-efficient tuning (--ptuning-v2) is supported for classification tasks; "
@@ -98,16 +99,28 @@ def _superglue(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer:
     )
 
 
-def _superglue_flags_only(cfg: TaskConfig, task: PreparedTask) -> None:
-    """--loss-func, --wsc-negative and --few-superglue mean something for the SuperGLUE tasks only."""
-    given = [flag for flag, on in (("--loss-func " + cfg.loss_func, cfg.loss_func != "cross_entropy"),
-                                   ("--wsc-negative", cfg.wsc_negative), ("--few-superglue", cfg.data.few_superglue)) if on]  # fmt: skip
-    if given:
-        raise SystemExit(f"{', '.join(given)}: SuperGLUE flags, but {task.name} is not a SuperGLUE task")
+def check_task_flags(task: PreparedTask, cfg: TaskConfig, head: HeadConfig) -> None:
+    """Flag combinations that cannot work, found before anything is loaded: the SuperGLUE flags (--loss-func,
+    --wsc-negative, --few-superglue) on other tasks; a generative loss without log-probability scores."""
+    from tasks.superglue.processors import SuperGlueProcessor
+
+    if not isinstance(task.processor, SuperGlueProcessor):
+        given = [flag for flag, on in (("--loss-func " + cfg.loss_func, cfg.loss_func != "cross_entropy"),
+                                       ("--wsc-negative", cfg.wsc_negative), ("--few-superglue", cfg.data.few_superglue)) if on]  # fmt: skip
+        if given:
+            raise SystemExit(f"{', '.join(given)}: SuperGLUE flags, but {task.name} is not a SuperGLUE task")
+        return
+    generative_wsc = task.processor.task == "wsc" and head.kind == "cloze" and not cfg.wsc_negative  # type: ignore[attr-defined]
+    if cfg.loss_func in ("generative", "mix") and not generative_wsc:
+        if head.kind != "cloze":
+            raise SystemExit(f"--loss-func {cfg.loss_func} needs log-probability scores; the linear head (--no-cloze-eval) gives "
+                             "logits: use cross_entropy or hinge")
+        if task.pvp is not None and not task.pvp.is_multi_token:
+            raise SystemExit(f"--loss-func {cfg.loss_func} needs log-probability scores (multi-token answers); {task.name}'s "
+                             "pattern scores single label words by raw logits: use cross_entropy or hinge, or add --multi-token")
 
 
 def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
-    _superglue_flags_only(cfg, task)
     built = build_classification_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.labels,
                                       task.metrics, cfg.seq_length, head.kind, cfg.multi_token_layout, cfg.length_penalty,
                                       head.output_dropout)
@@ -125,8 +138,6 @@ def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, token
 
 def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
     from model.decoding import GenerationConfig
-
-    _superglue_flags_only(cfg, task)
     from tasks.seq2seq.layout import Seq2SeqLayoutConfig
 
     from .seq2seq import build_seq2seq_task

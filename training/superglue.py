@@ -132,17 +132,12 @@ def build_superglue_task(backbone: GLMModel, tokenizer: GLMTokenizer, pvp: PVP |
             def pieces(e: InputExample) -> list[Any]:
                 return layout.encode_packed_chunks(pvp, e, piece_chunk, rows=rows and not greedy)
         else:
-            if loss_func in ("generative", "mix"):
-                raise SystemExit(f"--loss-func {loss_func} needs log-probability scores (multi-token answers); the label words of "
-                                 f"{task}'s pattern are scored by raw logits. Use cross_entropy or hinge, or add --multi-token")
             head, collate = SingleTokenClozeHead(), layout.collate_single_token
             train = [layout.encode_single_token(pvp, e) for e in examples["train"]]
 
             def pieces(e: InputExample) -> list[Any]:
                 return [layout.encode_single_token(pvp, e)]
     elif head_kind == "classifier":
-        if loss_func in ("generative", "mix"):
-            raise SystemExit(f"--loss-func {loss_func} needs log-probability scores; the linear head gives logits (use cross_entropy or hinge)")
         hidden = backbone.config.hidden_size
         if kind == "multiple_choice":
             head, collate = MultipleChoiceClassifierHead(hidden, classifier_dropout), layout.collate_classifier_choices
