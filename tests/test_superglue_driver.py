@@ -203,3 +203,18 @@ def test_few_superglue_run_tests_on_labelled_val(tmp_path):
     record = json.loads((tmp_path / "few" / "config.json").read_text())
     assert record["data"]["dev"]["from"].endswith("dev32.jsonl") and record["data"]["test"]["from"].endswith("val.jsonl")
     assert record["args"]["few_superglue"] is True
+
+
+# ---------------------------------------------------------------------------------------------- the baseline driver
+@pytest.mark.parametrize("task, folder", [pytest.param("WiC", "WiC", marks=pytest.mark.slow), ("ReCoRD", "ReCoRD")])
+def test_the_roberta_baseline_runs_superglue_tasks_with_the_same_metrics_and_submission(tmp_path, task, folder):
+    from finetune_baseline import main as finetune_baseline
+    from scripts.make_tiny_baseline import BUILDERS
+
+    model = BUILDERS["roberta"](tmp_path / "roberta-tiny")
+    result = finetune_baseline(["--baseline", "roberta", "--model-name-or-path", str(model), "--task", task, "--data-dir",
+                                str(DEMO / folder), "--save", str(tmp_path), "--experiment-name", "b", "--epochs", "1",
+                                "--max-train-examples", "16", "--seq-length", "128", "--num-threads", "1", "--loss-func", "hinge"])  # fmt: skip
+    assert result["status"] == "finished" and tuple(result["best"]["dev"]) == TASK_INFO[task.lower()].metrics
+    assert (tmp_path / "b" / "submission" / f"{task}.jsonl").is_file()
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["data"]["scoring"] == {"loss_func": "hinge"}

@@ -175,15 +175,25 @@ def build_superglue_task(backbone: GLMModel, tokenizer: GLMTokenizer, pvp: PVP |
     n_labels = len(labels)
     width = (lambda p: n_labels) if isinstance(head, ClassificationHead) and kind != "multiple_choice" else _width
     last: dict[str, list[int]] = {}
+    make_evaluator = superglue_evaluator(task, examples, eval_samples, collate_fn, width, last, greedy)
+    write_submission = submission_writer(task, examples, last)
+    return SuperGlueBuilt(module, train, eval_samples, collate_fn, make_evaluator, write_submission, record)
+
+
+def superglue_evaluator(task: str, examples: dict[str, list[InputExample]], eval_samples: dict[str, list[list[Any]]], collate,
+                        width: Callable[[Any], int], last: dict[str, list[int]],
+                        greedy: bool = False) -> Callable[[int, torch.device], Callable[[nn.Module, str], EvalResult]]:  # fmt: skip
+    """make_evaluator(batch_size, device) -> evaluate(module, split): every example's pieces scored and put side by
+    side, the argmax its prediction, the task's SuperGLUE metrics; `last[split]` keeps the predictions."""
 
     def make_evaluator(batch_size: int, device: torch.device) -> Callable[[nn.Module, str], EvalResult]:
         def evaluate(mod: nn.Module, split: str) -> EvalResult:
             exs = examples[split]
             if greedy:
-                predictions = _greedy_predictions(mod, eval_samples[split], collate_fn, batch_size, device)
+                predictions = _greedy_predictions(mod, eval_samples[split], collate, batch_size, device)
                 scores: list[list[float]] = [[] for _ in exs]
             else:
-                scores = _score_pieces(mod, eval_samples[split], collate_fn, width, batch_size, device)
+                scores = _score_pieces(mod, eval_samples[split], collate, width, batch_size, device)
                 predictions = [max(range(len(s)), key=s.__getitem__) for s in scores]
             last[split] = predictions
             metrics = compute_metrics(task, predictions, exs)
@@ -194,8 +204,12 @@ def build_superglue_task(backbone: GLMModel, tokenizer: GLMTokenizer, pvp: PVP |
 
         return evaluate
 
+    return make_evaluator
+
+
+def submission_writer(task: str, examples: dict[str, list[InputExample]], last: dict[str, list[int]]) -> Callable[[Path], Path | None]:
     def write_submission(run_dir: Path) -> Path | None:
-        """`<run_dir>/submission/<Task>.jsonl` from the test predictions at the best point."""
+        """`<run_dir>/submission/<Task>.jsonl` from the test predictions at the best point (the loop's last test)."""
         if "test" not in last or not examples["test"]:
             return None
         path = Path(run_dir) / "submission" / SUBMISSION_FILES[task]
@@ -206,7 +220,7 @@ def build_superglue_task(backbone: GLMModel, tokenizer: GLMTokenizer, pvp: PVP |
         tmp.replace(path)
         return path
 
-    return SuperGlueBuilt(module, train, eval_samples, collate_fn, make_evaluator, write_submission, record)
+    return write_submission
 
 
 def _without_candidates(e: InputExample) -> InputExample:
