@@ -218,3 +218,20 @@ def test_the_roberta_baseline_runs_superglue_tasks_with_the_same_metrics_and_sub
     assert result["status"] == "finished" and tuple(result["best"]["dev"]) == TASK_INFO[task.lower()].metrics
     assert (tmp_path / "b" / "submission" / f"{task}.jsonl").is_file()
     assert json.loads((tmp_path / "b" / "config.json").read_text())["data"]["scoring"] == {"loss_func": "hinge"}
+
+
+@pytest.mark.parametrize("folder, row, message", [
+    ("RTE", {"premise": "A man sleeps.", "hypothesis": "A man rests.", "label": "maybe", "idx": 0},
+     r"train.jsonl:1: label 'maybe' is not a label of this task \(labels: 0='entailment', 1='not_entailment'"),
+    ("RTE", {"premise": "A man sleeps.", "hypothesis": "A man rests.", "idx": 0}, r"train.jsonl:1: no label, but the train split"),
+])  # fmt: skip
+def test_bad_data_stops_the_driver_with_the_file_and_line(tmp_path, folder, row, message):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text(json.dumps(row) + "\n")
+    for split in ("val", "test"):
+        (data / f"{split}.jsonl").write_text((DEMO / folder / f"{split}.jsonl").read_text())
+    from tasks.data_io import DataError
+
+    with pytest.raises(DataError, match=message):
+        finetune(tmp_path, "--task", folder, "--data-dir", str(data), "--epochs", "1", "--experiment-name", "bad")
