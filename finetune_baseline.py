@@ -68,6 +68,8 @@ def default_experiment_name(a: argparse.Namespace, method: str) -> str:
 # ---------------------------------------------------------------------------------------------- run
 def main(argv: list[str] | None = None) -> dict:
     args = parse(build_parser(), argv)
+    if args.multi_token or args.wsc_negative:
+        raise SystemExit("--multi-token and --wsc-negative choose how GLM's cloze scores; a baseline scores with its linear head")
     precision(args)  # rejects --fp16 with --bf16 before anything is loaded
 
 
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
         src_seq_length=args.src_seq_length, tgt_seq_length=args.tgt_seq_length, min_tgt_length=args.min_tgt_length,
         num_beams=args.num_beams, no_repeat_ngram_size=args.no_repeat_ngram_size, label_smoothing=args.label_smoothing,
         eval_max_examples=args.eval_max_examples, use_cache=not args.no_cache,
+        few_superglue=args.few_superglue, loss_func=args.loss_func,
     )
 
     ctx = open_run(args, args.experiment_name or default_experiment_name(args, method))

@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> dict | None:
         return None
 
     from model.checkpoint import load_glm
-    from training.build import build_task
+    from training.build import build_task, check_task_flags
 
     # Everything that can be checked without the model is checked before a run directory exists.
     tcfg = task_config(args)
@@ -201,13 +201,21 @@ def main(argv: list[str] | None = None) -> dict | None:
     mspec = ModelSpec(checkpoint, tokenizer_dir(args.tokenizer_dir, checkpoint), args.mask_id, args.gelu, args.max_position_embeddings,
                       args.hidden_dropout, args.attention_dropout, args.checkpoint_activations)
     tokenizer = GLMTokenizer.from_dir(mspec.tokenizer_dir, mask_id=mspec.mask_id)
+    extra = {}
+    if tcfg.multi_token:
+        from tasks.superglue.entry import SuperGlueTask
+
+        if not isinstance(entry, SuperGlueTask):
+            raise SystemExit("--multi-token applies to the SuperGLUE tasks (RTE, CB, BoolQ, WiC, MultiRC)")
+        extra["multi_token"] = True
     try:
         task = entry.prepare(tcfg.data, tokenizer, prompt=tcfg.prompt, seq_length=tcfg.seq_length,
-                             with_pattern=args.cloze_eval, allow_non_original=tcfg.allow_non_original)
+                             with_pattern=args.cloze_eval, allow_non_original=tcfg.allow_non_original, **extra)
     except PromptChoiceError as err:
         raise SystemExit(str(err)) from None
     head, peft = glm_head(args, task.kind), peft_config(args)
     identity = glm_identity(head, peft)
+    check_task_flags(task, tcfg, head)
 
     import torch
 

@@ -117,6 +117,26 @@ class MultiTokenClozeHead(nn.Module):
         return mask_missing_choices(scores, batch.get("choice_mask"))
 
 
+LOSS_FUNCS = ("cross_entropy", "hinge", "generative", "mix")
+
+
+def choice_loss(scores: Tensor, labels: Tensor, loss_func: str = "cross_entropy") -> Tensor:
+    """THUDM/GLM's losses over the scores [B, C] of labels or candidates (padded choices are -inf and never count):
+    cross_entropy; hinge = mean_b sum_{c != y} max(0, 1 + s_c - s_y); generative = -mean_b s_y (the gold
+    candidate's log-probability, length-normalised as scored); mix = generative + cross_entropy."""
+    scores = scores.float()
+    if loss_func == "cross_entropy":
+        return F.cross_entropy(scores, labels)
+    gold = scores.gather(1, labels.unsqueeze(1))  # [B, 1]
+    if loss_func == "hinge":
+        margins = (1.0 + scores - gold).clamp(min=0.0)  # the gold column contributes exactly 1
+        return margins.sum(dim=1).mean() - 1.0
+    if loss_func in ("generative", "mix"):
+        generative = -gold.mean()
+        return generative + F.cross_entropy(scores, labels) if loss_func == "mix" else generative
+    raise ValueError(f"unknown loss function {loss_func!r} (one of {', '.join(LOSS_FUNCS)})")
+
+
 class ClassificationHead(nn.Module):
     """The linear-head alternative to cloze (no --cloze-eval): the first token's final hidden state ->
     dense -> tanh -> dropout -> linear, as upstream's `pool_layer` / `multichoice_head`.
@@ -134,6 +154,21 @@ class ClassificationHead(nn.Module):
         hidden = model(batch["input_ids"], batch["position_ids"], sep=batch["sep"], output_logits=False).hidden_states
         pooled = torch.tanh(self.pool_layer(hidden[:, 0]))  # [B, H], the <s> position
         return self.multichoice_head(self.dropout(pooled)).float()  # [B, num_labels]
+
+
+class MultipleChoiceClassifierHead(ClassificationHead):
+    """Upstream's multiple-choice classifier for COPA and ReCoRD without --cloze-eval: every `<s> A </s> B_c </s>`
+    row pooled and scored to one number. batch: input_ids [B, C, L], position_ids [B, C, 2, L], sep [B, C],
+    choice_mask [B, C]. Returns [B, C] (missing choices -inf)."""
+
+    def __init__(self, hidden_size: int, dropout: float = 0.1):
+        super().__init__(hidden_size, 1, dropout)
+
+    def forward(self, model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
+        b, c, length = batch["input_ids"].shape
+        flat = {"input_ids": batch["input_ids"].view(b * c, length), "position_ids": batch["position_ids"].view(b * c, 2, length),
+                "sep": batch["sep"].view(b * c)}  # fmt: skip
+        return mask_missing_choices(super().forward(model, flat).view(b, c), batch["choice_mask"])
 
 
 def token_loss(

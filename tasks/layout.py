@@ -161,6 +161,18 @@ def encode_packed(pvp: PVP, example: InputExample) -> PackedCandidates:
     return build_packed(ids_a, ids_b, answers, pvp.tokenizer, pvp.label_index(example), example.guid)
 
 
+def encode_packed_chunks(pvp: PVP, example: InputExample, chunk: int, rows: bool = False) -> list[PackedCandidates] | list[CandidateRows]:
+    """An example's candidates in pieces of at most `chunk` candidates (packed, or one row per candidate with
+    rows=True), every piece on the same context (cut once for the longest answer of all), so the pieces' scores
+    put side by side are the unchunked scores. Labels are -1: a piece is scored, not trained on. ReCoRD's dev
+    examples have dozens of entities; a piece bounds the memory one sequence takes."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
+    ids_a, ids_b, answers = _candidates(pvp, example)
+    build = build_candidate_rows if rows else build_packed
+    return [build(ids_a, ids_b, answers[i : i + chunk], pvp.tokenizer, -1, example.guid) for i in range(0, len(answers), chunk)]
+
+
 def packed_attention_mask(context_length: Tensor, length: Tensor, candidate_index: Tensor) -> Tensor:
     """[B, 1, T, T] bool (True = may attend) for packed candidates.
 
@@ -201,6 +213,38 @@ def encode_classifier(example: InputExample, tokenizer: GLMTokenizer, label_list
     label = -1 if example.label is None else list(label_list).index(example.label)
     ids_b = tokenizer.encode(example.text_b) if example.text_b is not None else None
     return build_classifier(tokenizer.encode(example.text_a), ids_b, tokenizer, max_seq_length, label)
+
+
+@dataclass
+class ClassifierChoices:
+    """The multiple-choice classifier (COPA, ReCoRD without a pattern): one row `<s> A </s> B_c </s>` per choice,
+    each row scored by the classifier head to one number."""
+
+    rows: list[ClassifierSample]
+    label: int  # index of the correct choice, -1 when unlabeled
+
+
+def build_classifier_choices(ids_a: Sequence[int], choices: Sequence[Sequence[int]], tokenizer: GLMTokenizer, max_seq_length: int,
+                             label: int) -> ClassifierChoices:  # fmt: skip
+    return ClassifierChoices([build_classifier(ids_a, choice, tokenizer, max_seq_length, -1) for choice in choices], label)
+
+
+def collate_classifier_choices(samples: Sequence[ClassifierChoices], pad_id: int = 2) -> dict[str, Tensor]:
+    """input_ids [B, C, L], position_ids [B, C, 2, L], sep [B, C], choice_mask [B, C] bool, labels [B]. Missing
+    choices repeat the first row (choice_mask False)."""
+    n_choices = max(len(s.rows) for s in samples)
+    width = max(len(r.input_ids) for s in samples for r in s.rows)
+
+    def filled(rows: list[ClassifierSample]) -> list[ClassifierSample]:
+        return rows + [rows[0]] * (n_choices - len(rows))
+
+    return {
+        "input_ids": torch.stack([pad_rows([r.input_ids for r in filled(s.rows)], pad_id, width) for s in samples]),
+        "position_ids": torch.stack([_positions([r.position_ids for r in filled(s.rows)], width) for s in samples]),
+        "sep": torch.tensor([[r.sep for r in filled(s.rows)] for s in samples]),
+        "choice_mask": torch.tensor([[c < len(s.rows) for c in range(n_choices)] for s in samples]),
+        "labels": torch.tensor([s.label for s in samples]),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- collate

@@ -40,6 +40,7 @@ class DataOptions:
     data_dir: str | None = None
     dev_fraction: float = 0.1
     data_seed: int = 42
+    few_superglue: bool = False  # SuperGLUE tasks: the FewGLUE file layout (dev32.jsonl dev, val.jsonl test)
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,10 @@ def _builtin() -> tuple[TaskEntry, ...]:
     from tasks.classification.ag_news import AgNewsPVP, AgNewsProcessor
     from tasks.classification.dbpedia import DbpediaProcessor, DbpediaPVP
     from tasks.seq2seq import datasets as s2s
+    from tasks.superglue.entry import entries as superglue_entries
 
     return (
+        *superglue_entries(),
         ClozeTask("ag_news", AgNewsProcessor, AgNewsPVP),
         ClozeTask("dbpedia_14", DbpediaProcessor, DbpediaPVP),
         GenerationTask("samsum", s2s.SamsumProcessor, s2s.SAMSUM_PROMPTS),

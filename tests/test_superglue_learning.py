@@ -57,3 +57,20 @@ def train_and_evaluate(tokenizer, task: str, pattern_id: int, epochs: int, lr: f
 def test_cloze_learns_the_demo_data(tokenizer, task, pattern_id, epochs, lr, seq_length, metric, chance, threshold):
     result = train_and_evaluate(tokenizer, task, pattern_id, epochs, lr, seq_length)
     assert result[metric] >= threshold > chance, result
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task, folder, argv, metric, chance, threshold", [
+    ("RTE", "RTE", ["--epochs", "10", "--lr", "5e-4", "--seq-length", "128"], "accuracy", 0.5, 0.7),
+    ("COPA", "COPA", ["--epochs", "8", "--lr", "1e-3", "--seq-length", "128"], "accuracy", 0.5, 0.7),
+    ("ReCoRD", "ReCoRD", ["--epochs", "4", "--lr", "1e-3", "--seq-length", "256"], "em", 0.125, 0.3),  # 8 entities per passage
+])  # fmt: skip
+def test_the_driver_learns_the_demo_data_on_the_pretrained_tiny_glm(pretrained_tiny, tmp_path, task, folder, argv, metric, chance, threshold):
+    """The whole path a user runs (finetune_glm.py: registry, packed candidates, loss, loop, metrics) on the tiny GLM
+    pretrained by blank infilling."""
+    from finetune_glm import main
+
+    result = main(["--task", task, "--data-dir", str(DEMO / folder), "--load-pretrained", str(pretrained_tiny), "--save", str(tmp_path),
+                   "--batch-size", "16", "--warmup", "0.1", "--weight-decay", "0.1", "--num-threads", "1", *argv])  # fmt: skip
+    assert result["status"] == "finished"
+    assert result["best"]["dev"][metric] >= threshold > chance, result["best"]

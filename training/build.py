@@ -37,6 +37,7 @@ class BuiltTask:
     kind: str = "classification"  # or "generation"
     metric_mode: str = "max"
     data_record: dict = field(default_factory=dict)
+    after_run: Callable[[Any], Any] | None = None  # called with the run directory's path when the run finished
 
     def evaluator(self, batch_size: int, device: torch.device) -> Callable[[nn.Module, str], EvalResult]:
         return self.make_evaluator(batch_size, device)
@@ -113,13 +114,59 @@ def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]
 
 def build_task(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, peft: PeftConfig | None,
                generation: GenerationOptions | None, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
+    check_task_flags(task, cfg, head)
     if task.kind == "generation":
         if peft is not None:
             raise SystemExit("parameter-efficient tuning (--ptuning-v2) is supported for classification tasks; "
                              "generation tasks use full fine-tuning")
         assert generation is not None
         return _seq2seq(task, cfg, generation, tokenizer, backbone)
+    from tasks.superglue.processors import SuperGlueProcessor
+
+    if isinstance(task.processor, SuperGlueProcessor):
+        return _superglue(task, cfg, head, tokenizer, apply_peft(backbone, peft))
     return _classification(task, cfg, head, tokenizer, apply_peft(backbone, peft))
+
+
+def _superglue(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
+    from .superglue import build_superglue_task
+
+    examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
+    built = build_superglue_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.processor,  # type: ignore[arg-type]
+                                 task.processor.task, task.labels, task.kind, examples, head_kind=head.kind,  # type: ignore[attr-defined]
+                                 seq_length=cfg.seq_length, loss_func=cfg.loss_func, length_penalty=cfg.length_penalty,
+                                 wsc_negative=cfg.wsc_negative, multi_token_layout=cfg.multi_token_layout,
+                                 classifier_dropout=head.output_dropout)  # fmt: skip
+    return BuiltTask(
+        module=built.module,
+        train_samples=built.train_samples,
+        collate=built.collate,
+        make_evaluator=built.make_evaluator,
+        validation_metric=task.metrics[0],
+        data_record={**data_record(task.processor, examples, train_subset=subset), "scoring": built.record},
+        after_run=built.write_submission,
+    )
+
+
+def check_task_flags(task: PreparedTask, cfg: TaskConfig, head: HeadConfig) -> None:
+    """Flag combinations that cannot work, found before anything is loaded: the SuperGLUE flags (--loss-func,
+    --wsc-negative, --few-superglue) on other tasks; a generative loss without log-probability scores."""
+    from tasks.superglue.processors import SuperGlueProcessor
+
+    if not isinstance(task.processor, SuperGlueProcessor):
+        given = [flag for flag, on in (("--loss-func " + cfg.loss_func, cfg.loss_func != "cross_entropy"),
+                                       ("--wsc-negative", cfg.wsc_negative), ("--few-superglue", cfg.data.few_superglue)) if on]  # fmt: skip
+        if given:
+            raise SystemExit(f"{', '.join(given)}: SuperGLUE flags, but {task.name} is not a SuperGLUE task")
+        return
+    generative_wsc = task.processor.task == "wsc" and head.kind == "cloze" and not cfg.wsc_negative  # type: ignore[attr-defined]
+    if cfg.loss_func in ("generative", "mix") and not generative_wsc:
+        if head.kind != "cloze":
+            raise SystemExit(f"--loss-func {cfg.loss_func} needs log-probability scores; the linear head (--no-cloze-eval) gives "
+                             "logits: use cross_entropy or hinge")
+        if task.pvp is not None and not task.pvp.is_multi_token:
+            raise SystemExit(f"--loss-func {cfg.loss_func} needs log-probability scores (multi-token answers); {task.name}'s "
+                             "pattern scores single label words by raw logits: use cross_entropy or hinge, or add --multi-token")
 
 
 def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from model.heads import LOSS_FUNCS
 from model.peft import PrefixConfig, method_name
 from tasks.registry import DataOptions
 from tasks.sampling import TrainSubset
@@ -52,7 +53,22 @@ def add_task_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     g.add_argument("--validation-metric", help="dev metric that selects the best checkpoint (default: the task's first)")
     g.add_argument("--length-penalty", type=float, default=0.0,
                    help="score / len**penalty: multi-token candidates and beams (0 = plain sum)")
+    add_superglue_flags(g)
     return g
+
+
+def add_superglue_flags(g: argparse._ArgumentGroup) -> None:
+    """THUDM/GLM's SuperGLUE flags (tasks/superglue; docs/SUPERGLUE.md)."""
+    g.add_argument("--loss-func", choices=LOSS_FUNCS, default="cross_entropy",
+                   help="loss over the scores of labels or candidates: cross_entropy; hinge (sum of max(0, 1 + s_c - s_gold)); "
+                        "generative (minus the gold candidate's log-probability; multi-token cloze); mix (generative + cross_entropy)")
+    g.add_argument("--wsc-negative", action="store_true",
+                   help="WSC: train against the candidate noun phrases of the WSC-negative files (without it: the generative "
+                        "loss on the referent alone, and evaluation by whether greedy decoding reproduces the referent)")
+    g.add_argument("--few-superglue", action="store_true",
+                   help="FewGLUE files: dev32.jsonl is dev and val.jsonl is test (SuperGLUE tasks)")
+    g.add_argument("--multi-token", action="store_true",
+                   help="score label words as multi-token answers (for label words that are several tokens in the vocabulary)")
 
 
 def add_generation_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
@@ -100,6 +116,8 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fp16", action="store_true")
     g.add_argument("--bf16", action="store_true")
     g.add_argument("--eval-interval", type=int, default=0, help="dev evaluation every N optimizer steps (0: epoch ends only)")
+    g.add_argument("--eval-iters", type=int, default=100,
+                   help="accepted for THUDM/GLM's fragments (its loss-only validation batches); dev metrics always use all of dev")
     g.add_argument("--eval-epoch", type=int, default=1, help="dev evaluation every N epochs")
     g.add_argument("--log-interval", type=int, default=10)
     g.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
@@ -156,6 +174,9 @@ class TaskConfig:
     allow_non_original: bool = False
     multi_token_layout: str = "packed"
     few_shot: int = 0  # examples per class (0: all, or the first max_train_examples)
+    loss_func: str = "cross_entropy"  # LOSS_FUNCS
+    wsc_negative: bool = False
+    multi_token: bool = False
 
     @property
     def train_subset(self) -> TrainSubset:
@@ -165,11 +186,14 @@ class TaskConfig:
 def task_config(a: argparse.Namespace) -> TaskConfig:
     prompt = getattr(a, "prompt", None)
     cfg = TaskConfig(
-        name=a.task, data=DataOptions(a.data_dir, a.dev_fraction, a.data_seed), seq_length=a.seq_length,
+        name=a.task, data=DataOptions(a.data_dir, a.dev_fraction, a.data_seed, getattr(a, "few_superglue", False)),
+        seq_length=a.seq_length,
         max_train_examples=a.max_train_examples, validation_metric=a.validation_metric, length_penalty=a.length_penalty,
         prompt=prompt if prompt is not None else getattr(a, "pattern_id", None),
         allow_non_original=getattr(a, "allow_non_original", False),
         multi_token_layout=getattr(a, "multi_token_layout", "packed"), few_shot=a.few_shot,
+        loss_func=getattr(a, "loss_func", "cross_entropy"), wsc_negative=getattr(a, "wsc_negative", False),
+        multi_token=getattr(a, "multi_token", False),
     )
     try:
         cfg.train_subset

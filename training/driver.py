@@ -183,6 +183,12 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     except BaseException as err:
         ctx.rundir.write_results(trainer.results("failed", error=f"{type(err).__name__}: {err}"))
         raise
+    else:
+        after_run = getattr(built, "after_run", None)
+        if after_run is not None and ctx.rank == 0:
+            written = after_run(ctx.rundir.path)
+            if written is not None:
+                log.info("submission file: %s", written)
     finally:
         ctx.close()
     if ctx.rank == 0:

@@ -40,7 +40,7 @@ from .modules import (
 # ---------------------------------------------------------------------------------------------- tasks
 def prepare_task(spec: "BaselineSpec") -> PreparedTask:
     """The task from the one registry, read with the plain texts (no GLM pattern)."""
-    return resolve(spec.task).prepare(DataOptions(spec.data_dir, spec.dev_fraction, spec.data_seed), None,
+    return resolve(spec.task).prepare(DataOptions(spec.data_dir, spec.dev_fraction, spec.data_seed, spec.few_superglue), None,
                                       seq_length=spec.seq_length, with_pattern=False)
 
 
@@ -76,6 +76,12 @@ def build_baseline(spec: BaselineSpec) -> BuiltTask:
 
 def _classification(spec: BaselineSpec) -> BuiltTask:
     task = prepare_task(spec)
+    from tasks.superglue.processors import SuperGlueProcessor
+
+    if isinstance(task.processor, SuperGlueProcessor):
+        return _superglue(spec, task)
+    if spec.few_superglue or spec.loss_func != "cross_entropy":
+        raise SystemExit(f"--few-superglue and --loss-func are SuperGLUE flags, but {spec.task} is not a SuperGLUE task")
     processor, labels, metrics = task.processor, task.labels, task.metrics
     model, tokenizer = load_pretrained(spec, labels)
     label_index = {label: i for i, label in enumerate(labels)}
@@ -111,6 +117,67 @@ def _classification(spec: BaselineSpec) -> BuiltTask:
         make_evaluator=lambda bs, device: built.evaluator(samples, examples, bs, device),
         validation_metric=metrics[0],
         data_record=data_record(processor, examples, train_subset=subset),  # as GLM's runs
+    )
+
+
+def _superglue(spec: BaselineSpec, task: PreparedTask) -> BuiltTask:
+    """A SuperGLUE task with a linear head, on upstream's classifier inputs (processor.classifier_input), and for
+    COPA / ReCoRD one score per `A </s></s> choice` pair (a one-output head, as GLM's multiple-choice head); the
+    same splits, SuperGLUE metrics and submission files as GLM's runs (training/superglue.py)."""
+    from training.superglue import submission_writer, superglue_evaluator
+
+    from .modules import ChoiceSample, MultipleChoiceLinear, collate_choices
+
+    if spec.baseline.classifier is None:
+        raise SystemExit(f"the SuperGLUE tasks run with a linear-head baseline (roberta_linear, bart_linear), not {spec.baseline.name}")
+    if spec.loss_func in ("generative", "mix"):
+        raise SystemExit(f"--loss-func {spec.loss_func} needs log-probability scores; a linear head gives logits (cross_entropy or hinge)")
+    processor, name = task.processor, task.processor.task  # type: ignore[attr-defined]
+    examples, subset = load_splits(processor, spec.data_dir, spec.train_subset)
+    if task.kind == "multiple_choice":
+        model, tokenizer = load_pretrained(spec, ["score"])  # one output per (context, choice) pair
+        module: nn.Module = MultipleChoiceLinear(model, spec.loss_func)
+
+        def encode(e: InputExample, part: slice = slice(None), label: bool = True) -> ChoiceSample:
+            text_a, choices = processor.classifier_choices(e)  # type: ignore[attr-defined]
+            rows = [tokenizer(text_a, " ".join(c), truncation="only_first", max_length=spec.seq_length)["input_ids"] for c in choices[part]]
+            gold = set(e.meta.get("answers", [])) if name == "record" else None
+            target = next((i for i, c in enumerate(e.meta["candidates"]) if c in gold), -1) if gold is not None else \
+                (-1 if e.label is None else int(e.label))  # fmt: skip
+            return ChoiceSample(rows, target if label else -1)
+
+        def pieces(e: InputExample) -> list[ChoiceSample]:
+            n = len(processor.classifier_choices(e)[1])  # type: ignore[attr-defined]
+            return [encode(e, slice(i, i + 10), label=False) for i in range(0, n, 10)]
+
+        width = lambda piece: len(piece.rows)  # noqa: E731
+        collate = partial(collate_choices, pad_id=tokenizer.pad_token_id)
+    else:
+        labels = task.labels
+        model, tokenizer = load_pretrained(spec, labels)
+        module = LinearClassifier(model, spec.loss_func)
+
+        def encode(e: InputExample) -> ClassSample:  # type: ignore[misc]
+            a, b = processor.classifier_input(e)  # type: ignore[attr-defined]
+            ids = tokenizer(a, b, truncation=True, max_length=spec.seq_length)["input_ids"]
+            return ClassSample(ids, -1 if e.label is None else labels.index(e.label))
+
+        def pieces(e: InputExample) -> list[ClassSample]:  # type: ignore[misc]
+            return [ClassSample(encode(e).input_ids, -1)]
+
+        width = lambda piece: len(labels)  # noqa: E731
+        collate = partial(collate_classes, pad_id=tokenizer.pad_token_id)
+    train = [encode(e) for e in tqdm(examples["train"], desc="encode train", leave=False)]
+    eval_samples = {s: [pieces(e) for e in exs] for s, exs in examples.items() if s != "train"}
+    last: dict[str, list[int]] = {}
+    return BuiltTask(
+        module=module,
+        train_samples=train,
+        collate=collate,
+        make_evaluator=superglue_evaluator(name, examples, eval_samples, collate, width, last),
+        validation_metric=task.metrics[0],
+        data_record={**data_record(processor, examples, train_subset=subset), "scoring": {"loss_func": spec.loss_func}},
+        after_run=submission_writer(name, examples, last),
     )
 
 

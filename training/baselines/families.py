@@ -91,6 +91,9 @@ class BaselineSpec:
     label_smoothing: float
     eval_max_examples: int
     use_cache: bool
+    # SuperGLUE tasks only
+    few_superglue: bool = False
+    loss_func: str = "cross_entropy"
 
     @property
     def train_subset(self) -> TrainSubset:

@@ -13,7 +13,7 @@ from transformers import (
 )
 from transformers.modeling_outputs import BaseModelOutput
 
-from model.heads import cloze_loss
+from model.heads import choice_loss, mask_missing_choices
 from tasks.layout import pad_rows
 
 IGNORE_INDEX = -100  # target padding: no loss, and no score
@@ -52,16 +52,48 @@ def collate_pairs(samples: Sequence[TextPair], pad_id: int) -> dict[str, Tensor]
 
 # ---------------------------------------------------------------------------------------------- modules
 class LinearClassifier(nn.Module):
-    """A Hugging Face *ForSequenceClassification: forward(batch) -> (logits [B, C], cross-entropy or None)."""
+    """A Hugging Face *ForSequenceClassification: forward(batch) -> (logits [B, C], the loss or None).
+    `loss_func`: cross_entropy (default) or hinge, as GLM's runs (model.heads.choice_loss)."""
 
-    def __init__(self, model: PreTrainedModel):
+    def __init__(self, model: PreTrainedModel, loss_func: str = "cross_entropy"):
         super().__init__()
         self.model = model
+        self.loss_func = loss_func
 
     def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor | None]:
         logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits  # [B, C]
         labels = batch["labels"]
-        return logits, cloze_loss(logits, labels) if bool((labels >= 0).all()) else None
+        return logits, choice_loss(logits, labels, self.loss_func) if bool((labels >= 0).all()) else None
+
+
+@dataclass
+class ChoiceSample:
+    rows: list[list[int]]  # one `A </s></s> choice` row per choice, specials included
+    label: int  # index of the correct choice, -1 when unlabeled
+
+
+def collate_choices(samples: Sequence[ChoiceSample], pad_id: int) -> dict[str, Tensor]:
+    """input_ids / attention_mask [B*C, L] (missing choices repeat the first row), choice_mask [B, C], labels [B]."""
+    n = max(len(s.rows) for s in samples)
+    rows = [r for s in samples for r in s.rows + [s.rows[0]] * (n - len(s.rows))]
+    return {**pad_inputs(rows, pad_id), "choice_mask": torch.tensor([[c < len(s.rows) for c in range(n)] for s in samples]),
+            "labels": torch.tensor([s.label for s in samples], dtype=torch.long)}
+
+
+class MultipleChoiceLinear(nn.Module):
+    """A one-output *ForSequenceClassification over every (context, choice) row: scores [B, C], missing choices -inf."""
+
+    def __init__(self, model: PreTrainedModel, loss_func: str = "cross_entropy"):
+        super().__init__()
+        self.model = model
+        self.loss_func = loss_func
+
+    def forward(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor | None]:
+        mask = batch["choice_mask"]
+        logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits  # [B*C, 1]
+        scores = mask_missing_choices(logits.view(mask.shape).float(), mask)
+        labels = batch["labels"]
+        return scores, choice_loss(scores, labels, self.loss_func) if bool((labels >= 0).all()) else None
 
 
 def target_log_probs(model: PreTrainedModel, encoded: Tensor, attention_mask: Tensor, targets: Tensor) -> Tensor:
