@@ -35,11 +35,17 @@ class PromptChoiceError(ValueError):
 
 @dataclass(frozen=True)
 class DataOptions:
-    """Where a task's splits come from and how a missing dev split is carved out of train."""
+    """Where a task's splits come from, how a missing dev (or test) split is carved out of train, and what the
+    user declared about the data's schema (promptsource tasks: field renames, label names, uncovered rows)."""
 
     data_dir: str | None = None
     dev_fraction: float = 0.1
     data_seed: int = 42
+    test_fraction: float = 0.0  # > 0: a data set without a test split gets a stratified test part of train
+    field_map: tuple[str, ...] = ()  # "OLD=NEW": a field of the data -> the field the template reads
+    label_names: tuple[str, ...] = ()  # "[FIELD=]NAME,NAME,...": the data's class names in id order
+    template_label_names: tuple[str, ...] = ()  # "[FIELD=]NAME,...": the class order the template indexes
+    skip_uncovered: bool = False  # leave out (count, record) rows a conditional template does not cover
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,14 @@ class TaskEntry:
         raise NotImplementedError
 
 
+def with_test_fraction(processor: DataProcessor, data: DataOptions) -> DataProcessor:
+    if data.test_fraction:
+        if not 0.0 < data.test_fraction < 1.0:
+            raise ValueError(f"--test-fraction must be in (0, 1), got {data.test_fraction}")
+        processor.test_fraction = data.test_fraction
+    return processor
+
+
 def _pattern_id(task: str, prompt: int | str | None, offered: Sequence[int], listing: str) -> int:
     """Hand-written prompts are named by id (`--pattern-id`); a name given to `--prompt` is an error, not ignored."""
     if prompt is None:
@@ -116,7 +130,7 @@ class ClozeTask(TaskEntry):
     aliases: tuple[str, ...] = ()
 
     def processor(self, data: DataOptions) -> DataProcessor:
-        return self.processor_class(dev_fraction=data.dev_fraction, seed=data.data_seed)
+        return with_test_fraction(self.processor_class(dev_fraction=data.dev_fraction, seed=data.data_seed), data)
 
     def pvp(self, pattern_id: int, tokenizer: GLMTokenizer, labels: Sequence[str], max_seq_length: int) -> PVP:
         _pattern_id(self.name, pattern_id, list(self.pvp_class.available_patterns), self._listing())
@@ -164,7 +178,7 @@ class GenerationTask(TaskEntry):
             object.__setattr__(self, "metrics", GENERATION_METRICS)
 
     def processor(self, data: DataOptions) -> DataProcessor:
-        return self.processor_class(dev_fraction=data.dev_fraction, seed=data.data_seed)
+        return with_test_fraction(self.processor_class(dev_fraction=data.dev_fraction, seed=data.data_seed), data)
 
     def prompt(self, pattern_id: int) -> Any:
         offered = list(range(len(self.prompt_classes)))

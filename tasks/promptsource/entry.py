@@ -7,11 +7,13 @@ from typing import Any
 
 from model.tokenizer import GLMTokenizer
 from tasks.base import DataProcessor
+from tasks.data_io import DataError
 from tasks.registry import DataOptions, PreparedTask, PromptListing, TaskEntry
 
 from .catalogue import _label, list_prompts
 from .loading import PREFIX, parse_task_spec
 from .prompts import PromptsourceCloze, make_prompt
+from .schema import SchemaOptions, parse_field_map, parse_label_names
 from .task import PromptsourceProcessor, make_promptsource_task
 
 
@@ -45,8 +47,14 @@ class PromptsourceEntry(TaskEntry):
                 seq_length: int = 512, with_pattern: bool = True, allow_non_original: bool = False) -> PreparedTask:
         if prompt is None:
             prompt = 0
+        try:
+            schema = SchemaOptions(parse_field_map(data.field_map), parse_label_names(data.label_names),
+                                   parse_label_names(data.template_label_names))
+        except ValueError as err:
+            raise DataError(str(err)) from None
         task = make_promptsource_task(self.name, tokenizer, seq_length, prompt, allow_non_original, data.data_dir,
-                                      dev_fraction=data.dev_fraction, seed=data.data_seed)
+                                      dev_fraction=data.dev_fraction, seed=data.data_seed, schema=schema,
+                                      skip_uncovered=data.skip_uncovered, test_fraction=data.test_fraction)
         processor: PromptsourceProcessor = task.processor
         chosen = task.seq2seq if task.kind == "generation" else processor.prompt
         record = {"id": task.info.id, "name": task.info.name, "text": chosen.renderer.template.jinja}
