@@ -58,6 +58,7 @@ class PromptListing:
     description: str
     original_task: bool | None = None  # promptsource's flag; None for hand-written prompts
     fields: tuple[str, ...] = ()  # record fields the prompt reads, where known
+    status: str = ""  # with data given: how the prompt fared on a sample of it ("ok ...", "BROKEN: ...")
 
 
 @dataclass
@@ -260,5 +261,6 @@ def format_prompts(listings: Sequence[PromptListing]) -> list[str]:
     for p in listings:
         original = "" if p.original_task is None else ("yes" if p.original_task else "no")
         reads = f"  [reads: {', '.join(p.fields)}]" if p.fields else ""
-        lines.append(f"{p.id:>4}  {p.kind:<12}  {original:<8}  {p.name}: {p.description}{reads}")
+        status = f"\n{'':>4}  {'':<12}  {'':<8}  -> {p.status}" if p.status else ""
+        lines.append(f"{p.id:>4}  {p.kind:<12}  {original:<8}  {p.name}: {p.description}{reads}{status}")
     return lines

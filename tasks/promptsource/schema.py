@@ -223,7 +223,7 @@ class RecordReader:
                 order = self.drift.template_labels.get(fld)
                 if order is None and fld in self.drift.renamed.values():
                     raise DataError(
-                        f"template {self.template_name!r} reads {fld!r}, which {self.dataset} renamed on the hub "
+                        f"template {self.template_name!r} reads {fld!r}, a field of {self.dataset} whose schema changed "
                         f"({self.drift.note}); the class order the template indexes is not known here, so the labels "
                         f"could be silently wrong. Declare it: --template-label-names {fld}=NAME,NAME,... (the old class "
                         "order) or choose another template")
@@ -287,13 +287,22 @@ class RecordReader:
                             f"({', '.join(f'{i}={n}' for i, n in enumerate(names))})")
         if remap is not None:
             value = remap[value]
-        if fld in self.use.choice_index and self.fixed_choices is not None and not 0 <= value < len(self.fixed_choices):
-            raise DataError(f"{where}: label {fld}={raw!r} is outside template {self.template_name!r}'s "
-                            f"{len(self.fixed_choices)} answer choices "
-                            f"({', '.join(f'{i}={c}' for i, c in enumerate(self.fixed_choices))})")
         if value < 0:
             raise DataError(f"{where}: label {fld}={raw!r} is negative; class ids start at 0 (-1 means no label)")
         return value
+
+
+def check_choice_range(reader: RecordReader, row: Row) -> None:
+    """For a row the template covers: every `answer_choices[field]` index within the fixed choices. (Checked after
+    rendering, since a conditional template may leave out exactly the rows whose class it has no choice for.)"""
+    if reader.fixed_choices is None:
+        return
+    for fld in sorted(reader.use.choice_index):
+        value = row.fields.get(fld)
+        if isinstance(value, int) and not 0 <= value < len(reader.fixed_choices):
+            raise DataError(f"{row.where}: label {fld}={value!r} is outside template {reader.template_name!r}'s "
+                            f"{len(reader.fixed_choices)} answer choices "
+                            f"({', '.join(f'{i}={c}' for i, c in enumerate(reader.fixed_choices))})")
 
 
 def _json_cell(value: Any) -> Any:

@@ -20,7 +20,7 @@ from tasks.data_io import DataError, MissingSplitError, Row, load_hub_split, rea
 from .catalogue import PromptInfo, TaskSpec, _label, list_prompts, task_spec
 from .loading import PREFIX, EmptyRenderError, parse_task_spec
 from .prompts import PromptsourceCloze, PromptsourceSeq2Seq, make_prompt
-from .schema import RecordReader, SchemaOptions, field_use
+from .schema import RecordReader, SchemaOptions, check_choice_range, field_use
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,8 @@ class PromptsourceProcessor(DataProcessor):
         words = self.prompt.label_words
         return [str(i) for i in range(len(words) if words is not None else self._max_choices)]
 
-    def _rows(self, data_dir: str | Path | None, split: str) -> list[Row] | None:
-        """The split's rows in the template's schema (renamed, label-typed, checked; see `schema`)."""
+    def raw_rows(self, data_dir: str | Path | None, split: str) -> RawSplit | None:
+        """The split's rows as stored, with the ClassLabel names its source declares; None: no such dev split."""
         names: dict[str, tuple[str, ...]] = {}
         if data_dir is not None:
             path = split_file(data_dir, split)
@@ -128,15 +128,19 @@ class PromptsourceProcessor(DataProcessor):
                 return None
             rows = read_split(data_dir, split)
             assert path is not None
-            names = split_label_names(path)
-            strings_only = path.suffix == ".csv"
-        else:
-            hub_split = self.hub_splits.get(split)
-            if hub_split is None:
-                return None
-            rows = load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields, label_names=names)
-            strings_only = False
-        rows = self.reader.read(rows, names, strings_only)
+            return RawSplit(rows, split_label_names(path), path.suffix == ".csv")
+        hub_split = self.hub_splits.get(split)
+        if hub_split is None:
+            return None
+        rows = load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields, label_names=names)
+        return RawSplit(rows, names, False)
+
+    def _rows(self, data_dir: str | Path | None, split: str) -> list[Row] | None:
+        """The split's rows in the template's schema (renamed, label-typed, checked; see `schema`)."""
+        raw = self.raw_rows(data_dir, split)
+        if raw is None:
+            return None
+        rows = self.reader.read(raw.rows, raw.label_names, raw.strings_only)
         if self.reader.applied:
             self.data_record["schema"] = self.reader.record()
         return rows
@@ -179,6 +183,7 @@ class PromptsourceProcessor(DataProcessor):
         if isinstance(self.prompt, PromptsourceSeq2Seq):
             return InputExample(guid=guid, text_a=rendered.input_text, target=rendered.target or None, meta=meta, idx=idx,
                                 kind="generation")
+        check_choice_range(self.reader, row)
         gold = self.prompt.gold_of(rendered, row.fields, where)
         if gold is None:
             raise DataError(f"{where}: template {self.prompt.info.name!r} renders no answer for this row, so it has no "
@@ -188,6 +193,13 @@ class PromptsourceProcessor(DataProcessor):
         self._max_choices = max(self._max_choices, len(choices))
         return InputExample(guid=guid, text_a=rendered.input_text, label=None if gold is None else str(gold), meta=meta,
                             idx=idx, num_choices=len(choices))
+
+
+@dataclass(frozen=True)
+class RawSplit:
+    rows: list[Row]
+    label_names: dict[str, tuple[str, ...]]  # ClassLabel names the source declares, by its own field names
+    strings_only: bool  # CSV: every value is a string
 
 
 def _hub_split_names(dataset: str, subset: str | None, fields: Sequence[str]) -> dict[str, str | None]:
