@@ -104,6 +104,8 @@ class _Inference:
             target, source = node.target, self.shape_of(node.iter)
             if source is not None and isinstance(target, nodes.Name):
                 self.loop_vars[target.name] = source.as_list()
+        for node in tree.find_all((nodes.Getitem, nodes.Getattr)):
+            self.shape_of(node)  # creates the shapes a chain like answers["text"][0] implies
         for node in tree.find_all(nodes.Getitem):
             shape = self.shape_of(node.node)
             if shape is not None and isinstance(node.arg, nodes.Slice):
