@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 import pandas as pd
 
 from training.rundir import RunDirError, assess, load_run
+
+log = logging.getLogger(__name__)
 
 from .stats import Outcome, SettingSummary, best_setting
 from .sweep import key_rank
@@ -58,10 +61,14 @@ def find_run_dirs(patterns: Sequence[str]) -> list[Path]:
                 continue
             children = sorted(c for c in match.iterdir() if c.is_dir() and _is_run_dir(c)) \
                 if match.is_dir() else []
-            if not children:
-                raise RunDirError(f"{match}: neither a run directory nor a folder of run directories "
-                                  "(no config.json or results.json in it or in its subfolders)")
+            if not children:  # a leftover folder or file among the runs: said, and left out
+                log.warning("%s: skipped, neither a run directory nor a folder of run directories (no config.json "
+                            "or results.json in it or in its subfolders)", match)
+                continue
             found += children
+    if not found:
+        raise RunDirError(f"{', '.join(patterns)}: neither a run directory nor a folder of run directories (no "
+                          "config.json or results.json in it or in its subfolders)")
     return list(dict.fromkeys(found))
 
 
