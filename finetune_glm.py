@@ -189,6 +189,12 @@ def main(argv: list[str] | None = None) -> dict | None:
         return None
     if args.prompt is not None and args.prompt.strip().lower() == "all":
         return run_every_prompt(args, argv)
+    schema_flags = [f for f, v in (("--field-map", args.field_map), ("--label-names", args.label_names),
+                                   ("--template-label-names", args.template_label_names),
+                                   ("--skip-uncovered", args.skip_uncovered)) if v]
+    if schema_flags and not args.task.lower().startswith("promptsource:"):  # refused rather than ignored
+        raise SystemExit(f"{', '.join(schema_flags)}: options of promptsource tasks; {args.task!r} is a hand-written "
+                         "task whose processor reads its own schema")
 
     from model.checkpoint import load_glm
     from training.build import build_task

@@ -294,3 +294,22 @@ def test_demo_text_files_are_what_the_script_writes(tmp_path):
         write(tmp_path / name, random.Random(f"anydata:{name}"))
         for f in files:
             assert (tmp_path / name / f).read_text() == (DEMO / name / f).read_text(), f"{name}/{f}"
+
+
+def test_schema_flags_are_refused_for_hand_written_tasks():
+    import finetune_glm
+
+    with pytest.raises(SystemExit, match="--field-map: options of promptsource tasks"):
+        finetune_glm.main(["--task", "ag_news", "--field-map", "a=b", "--load-pretrained", "x"])
+
+
+def test_train_fraction_is_stratified_seeded_and_recorded():
+    from tasks.sampling import TrainSubset
+
+    rows = [{"label": c} for c in "aaaaaaaabb"]
+    chosen, record = TrainSubset(fraction=0.5, seed=3).select(rows)
+    assert sorted(r["label"] for r in chosen) == list("aaaab")
+    assert record == {"kind": "fraction", "fraction": 0.5, "seed": 3, "classes": 2, "of": 10, "size": 5}
+    assert TrainSubset(fraction=0.5, seed=3).select(rows)[0] == chosen
+    with pytest.raises(ValueError, match="cannot be combined"):
+        TrainSubset(first=3, fraction=0.5)
