@@ -122,9 +122,19 @@ def run_every_prompt(args: argparse.Namespace, argv: list[str] | None) -> dict:
     name = args.experiment_name if not args.experiment_name or PROMPT_PLACEHOLDER in args.experiment_name else (
         f"{args.experiment_name}-{PROMPT_PLACEHOLDER}")
     results: dict[str, dict | None] = {}
+    failed: dict[str, str] = {}
     for info in infos:
-        log.info("--prompt all: template %d/%d %r", len(results) + 1, len(infos), info.name)
-        results[info.name] = main([*base, "--prompt", str(info.id)] + (["--experiment-name", name] if name else []))
+        log.info("--prompt all: template %d/%d %r", len(results) + len(failed) + 1, len(infos), info.name)
+        try:
+            results[info.name] = main([*base, "--prompt", str(info.id)] + (["--experiment-name", name] if name else []))
+        except SystemExit as err:  # this template cannot run on this data: the others still do, then it is reported
+            if err.code in (None, 0):
+                raise
+            failed[info.name] = str(err.code)
+            log.error("--prompt all: template %r failed: %s", info.name, err.code)
+    if failed:
+        raise SystemExit(f"--prompt all: {len(failed)} of {len(infos)} templates failed:\n" +
+                         "\n".join(f"  {n}: {e.splitlines()[0]}" for n, e in failed.items()))
     return {"prompts": results}
 
 

@@ -313,3 +313,19 @@ def test_train_fraction_is_stratified_seeded_and_recorded():
     assert TrainSubset(fraction=0.5, seed=3).select(rows)[0] == chosen
     with pytest.raises(ValueError, match="cannot be combined"):
         TrainSubset(first=3, fraction=0.5)
+
+
+def test_prompt_all_runs_the_other_templates_and_then_reports_the_failed_ones(tmp_path):
+    import finetune_glm
+
+    rows = [{"text": f"i feel so {w} today", "label": i % 6} for i, w in enumerate(["sad", "glad", "fond", "cross", "scared", "amazed"] * 2)]
+    for split in ("train", "validation", "test"):
+        write_jsonl(tmp_path / f"{split}.jsonl", rows)
+    with pytest.raises(SystemExit) as exit_:
+        finetune_glm.main(["--task", "promptsource:emotion", "--data-dir", str(tmp_path), "--prompt", "all",
+                           "--load-pretrained", str(ROOT / "checkpoints" / "glm-tiny"), "--epochs", "0", "--seq-length", "64",
+                           "--save", str(tmp_path / "runs"), "--num-threads", "1"])
+    assert "1 of 6 templates failed" in str(exit_.value.code) and "select_emotion_label_from_list" in str(exit_.value.code)
+    finished = sorted(p.name for p in (tmp_path / "runs").iterdir()
+                      if json.loads((p / "results.json").read_text()).get("status") == "finished")
+    assert len(finished) == 5 and all("_ps-" in n for n in finished)
