@@ -82,6 +82,18 @@ def prompt_label(args: dict[str, Any]) -> str:
     return f"pattern {args['pattern_id']}" if "pattern_id" in args else "-"
 
 
+def _template_name(run_dir: Path) -> str | None:
+    """A promptsource run's template name (config.json identity.prompt.name), so tables name prompts by it."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+        identity = config.get("identity") or {}
+        if str(identity.get("task", "")).startswith("promptsource:"):
+            return str(identity["prompt"]["name"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
 def _plain(value: Any) -> Any:
     """Lists and mappings in args become text so that settings can be grouped on them."""
     return json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else value
@@ -96,7 +108,7 @@ def load_runs(paths: Sequence[Path], ignore: frozenset[str] = frozenset()) -> li
         status, error, _ = assess(path)
         args = result.args
         values = {k: _plain(v) for k, v in args.items() if k not in skip}
-        values.update(method=result.identity.method or "-", prompt=prompt_label(args))
+        values.update(method=result.identity.method or "-", prompt=_template_name(path) or prompt_label(args))
         runs.append(Run(name=names[path], path=path, task=str(result.task or "unknown"), status=status,
                         error=error, metric=result.validation_metric, seed=args.get("seed"), values=values,
                         has_args=bool(args), dev=result.dev, test=result.test))

@@ -234,3 +234,15 @@ def test_leftover_folders_are_skipped_with_a_warning_and_tasks_split_by_metric(t
     assert any("notes: skipped, neither a run directory" in m for m in caplog.messages)
     page = report.read_text()
     assert "## ag_news [accuracy]" in page and "## ag_news [f1_macro]" in page
+
+
+def test_promptsource_runs_are_named_by_template(tmp_path):
+    root = tmp_path / "runs"
+    for seed in (1, 2):
+        run = write_run(root, f"t-s{seed}", "cloze", {"prompt": "14", "lr": 2e-5, "batch_size": 8, "seed": seed}, 0.8, 0.7,
+                        curve=False)
+        config = json.loads((run / "config.json").read_text())
+        config["identity"].update(task="promptsource:trec", prompt={"id": 14, "name": "trec1"})
+        (run / "config.json").write_text(json.dumps(config))
+    page = (write_report([str(root)], tmp_path / "out").parent / "ag_news" / "best.md").read_text()
+    assert "| trec1 |" in page
