@@ -169,7 +169,8 @@ def read_split(data_dir: str | Path, split: str) -> list[Row]:
         raise MissingSplitError(f"data directory {data_dir} does not exist")
     path = split_file(data_dir, split)
     if path is None:
-        tried = " or ".join(str(data_dir / f"{stem}{s}") for stem in SPLIT_STEMS.get(split, (split,)) for s in (*SPLIT_SUFFIXES, "/"))
+        tried = " or ".join([*(str(data_dir / f"{stem}{s}") for stem in SPLIT_STEMS.get(split, (split,)) for s in SPLIT_SUFFIXES),
+                             *(f"a save_to_disk folder {data_dir / stem}/" for stem in SPLIT_STEMS.get(split, (split,)))])
         raise MissingSplitError(f"split {split!r} not found: expected {tried}")
     if path.is_dir():
         return read_saved(path)
@@ -190,7 +191,7 @@ def load_hub_split(name: str, subset: str | None, split: str, fields: Sequence[s
         raise DataError(
             f"could not load split {split!r} of the Hugging Face data set {label!r} ({type(e).__name__}: {e}). "
             f"Offline or not on the hub? Pass local files instead: --data-dir DIR holding train.jsonl, dev.jsonl "
-            f"(optional) and test.jsonl, or the same names with .csv, whose records have the fields "
+            f"(optional) and test.jsonl, or the same names with .csv or .parquet (or save_to_disk folders), whose records have the fields "
             f"{', '.join(fields)} as in the hub data set{'; ' + other_formats if other_formats else ''}."
         ) from e
     if label_names is not None:  # the caller wants the data set's own ClassLabel names

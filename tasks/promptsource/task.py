@@ -212,7 +212,7 @@ def _hub_split_names(dataset: str, subset: str | None, fields: Sequence[str]) ->
         raise DataError(
             f"could not reach the Hugging Face data set {_label(dataset, subset)!r} ({type(e).__name__}: {e}). Offline or "
             f"not on the hub? Pass local files instead: --data-dir DIR holding train.jsonl, dev.jsonl (optional) and "
-            f"test.jsonl, or the same names with .csv, whose records have the fields {', '.join(fields)} as in the hub "
+            f"test.jsonl, or the same names with .csv or .parquet (or save_to_disk folders), whose records have the fields {', '.join(fields)} as in the hub "
             "data set."
         ) from e
     dev = next((n for n in ("validation", "valid", "dev") if n in names), None)
