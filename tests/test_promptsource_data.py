@@ -329,3 +329,21 @@ def test_prompt_all_runs_the_other_templates_and_then_reports_the_failed_ones(tm
     finished = sorted(p.name for p in (tmp_path / "runs").iterdir()
                       if json.loads((p / "results.json").read_text()).get("status") == "finished")
     assert len(finished) == 5 and all("_ps-" in n for n in finished)
+
+
+def test_hub_data_brings_its_own_class_labels(tokenizer, monkeypatch):
+    """From the hub the ClassLabel names come with the data (here a stand-in for `datasets.load_dataset` holding
+    today's TREC schema), so label names in the records map by name too."""
+    import datasets
+
+    features = datasets.Features({"text": datasets.Value("string"),
+                                  # an order of its own, neither the templates' nor today's hub order
+                                  "coarse_label": datasets.ClassLabel(names=["NUM", "LOC", "HUM", "DESC", "ENTY", "ABBR"]),
+                                  "fine_label": datasets.Value("int64")})
+    rows = [{"text": "What does NASA stand for ?", "coarse_label": 5, "fine_label": 1},
+            {"text": "Where is the old harbour ?", "coarse_label": 1, "fine_label": 32}]
+    monkeypatch.setattr(datasets, "get_dataset_split_names", lambda name, subset=None: ["train", "test"])
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, subset=None, split=None: datasets.Dataset.from_list(rows, features=features))
+    task = make_promptsource_task("trec", tokenizer, 64, "trec1", test_fraction=0.0)
+    words = [task.pvp.prompt.label_words[int(e.label)] for e in task.get_test_examples()]
+    assert words == ["Abbreviation", "Location"]
