@@ -8,6 +8,8 @@ is no global argument namespace (a PVP gets the tokenizer, labels, length and pa
 
 from __future__ import annotations
 
+import logging
+
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,9 @@ from tasks.data_io import DataError, MissingSplitError, Row, load_hub_split, rea
 # A pattern part: a string (BPE-encoded on its own, never cut), a (string, shortenable) pair, or literal ids.
 Part = str | tuple[str, bool] | list[int]
 
+
+
+log = logging.getLogger(__name__)
 
 class PromptTooLongError(DataError):
     """The fixed parts of a prompt leave no room for the example's text within the maximum length."""
@@ -173,9 +178,9 @@ class DataProcessor:
 
     def _carve_test(self, data_dir: str | Path | None, train: list[InputExample]) -> list[InputExample]:
         """Hold out `test_fraction` of train (stratified by label, seeded) as the test split; returns the rest."""
-        if self._has_split(data_dir, "test"):
-            raise DataError(f"--test-fraction carves a test split out of train, but {self._origin(data_dir, 'test')} is "
-                            "already a test split; drop the flag (or the test file)")
+        replaced = self._origin(data_dir, "test") if self._has_split(data_dir, "test") else None
+        if replaced is not None:  # e.g. an unlabelled hub test split: not read, and said so
+            log.warning("--test-fraction: the test split is carved from train; %s is not used", replaced)
         keep, held_out = stratified_split([e.label for e in train], self.test_fraction, self.seed)
         if not held_out:
             raise DataError(f"the {len(train)} train records are too few to hold out {self.test_fraction:.0%} as test")
@@ -188,6 +193,8 @@ class DataProcessor:
             "fraction": split.fraction, "sizes": {"train": len(rest), "test": len(test)},
             "label_counts": {"train": split.label_counts["train"], "test": split.label_counts["dev"]},
         }
+        if replaced is not None:
+            self.data_record["test"]["replaces"] = replaced
         return rest
 
     def hub_remedy(self, split: str) -> str:

@@ -165,10 +165,14 @@ def test_parquet_keeps_the_data_sets_class_labels(tokenizer, tmp_path):
     assert [e.guid for e in again.get_test_examples()] == [e.guid for e in test]  # seeded
 
 
-def test_test_fraction_refuses_data_that_has_a_test_split(tokenizer, tmp_path):
-    task = rotten(tmp_path, tokenizer=tokenizer, test_fraction=0.25)
-    with pytest.raises(DataError, match=r"--test-fraction.*test\.csv is already a test split"):
-        task.get_test_examples()
+def test_test_fraction_replaces_an_existing_test_split_and_says_so(tokenizer, tmp_path, caplog):
+    unlabelled = [dict(r, label=-1) for r in REVIEWS]  # as hub test splits often are
+    task = rotten(tmp_path, REVIEWS * 2, test=unlabelled, tokenizer=tokenizer, test_fraction=0.25)
+    with caplog.at_level("WARNING"):
+        test = task.get_test_examples()
+    assert len(test) == 2 and {e.label for e in test} == {"0", "1"}
+    assert task.processor.data_record["test"]["replaces"].endswith("test.csv")
+    assert any("test.csv is not used" in m for m in caplog.messages)
 
 
 def test_save_to_disk_folders_and_skipping_uncovered_rows(tokenizer):

@@ -281,7 +281,8 @@ class RecordReader:
             raise DataError(
                 f"{where}: the row has no label ({fld}={raw!r}); template {self.template_name!r} needs one on every row of "
                 "every split, since an unlabelled row can be neither trained on nor scored. Remove such rows; for a data "
-                "set whose test split is unlabelled, leave test out and carve one from train with --test-fraction")
+                "set whose test split is unlabelled, carve a labelled one from train with --test-fraction (the unlabelled "
+                "split is then not read)")
         if names is not None and not 0 <= value < len(names):
             raise DataError(f"{where}: label {fld}={raw!r} is outside the data's {len(names)} classes "
                             f"({', '.join(f'{i}={n}' for i, n in enumerate(names))})")

@@ -188,7 +188,7 @@ class PromptsourceProcessor(DataProcessor):
         if gold is None:
             raise DataError(f"{where}: template {self.prompt.info.name!r} renders no answer for this row, so it has no "
                             "gold label to train on or score; every row needs one (remove unlabelled rows; for an "
-                            "unlabelled test split, leave it out and use --test-fraction)")
+                            "unlabelled test split, carve one from train with --test-fraction)")
         choices = rendered.choices or ()
         self._max_choices = max(self._max_choices, len(choices))
         return InputExample(guid=guid, text_a=rendered.input_text, label=None if gold is None else str(gold), meta=meta,
