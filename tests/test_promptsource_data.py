@@ -351,3 +351,14 @@ def test_hub_data_brings_its_own_class_labels(tokenizer, monkeypatch):
     task = make_promptsource_task("trec", tokenizer, 64, "trec1", test_fraction=0.0)
     words = [task.pvp.prompt.label_words[int(e.label)] for e in task.get_test_examples()]
     assert words == ["Abbreviation", "Location"]
+
+
+def test_list_prompts_marks_the_four_choice_template_broken_on_five_option_data(tokenizer, tmp_path):
+    fixture = ROOT / "tests" / "fixtures" / "promptsource" / "commonsense_qa.jsonl"
+    rows = [json.loads(line) for line in fixture.read_text().splitlines() if line.strip()]
+    five = dict(rows[0], answerKey="E")
+    write_jsonl(tmp_path / "train.jsonl", [*rows, five])
+    entry = resolve("promptsource:commonsense_qa")
+    status = {p.name: p.status for p in entry.check_prompts(entry.prompts(tokenizer), DataOptions(str(tmp_path)), tokenizer)}
+    assert status["question_to_answer_index"].startswith("BROKEN:") and f"train.jsonl:{len(rows) + 1}" in status["question_to_answer_index"]
+    assert status["question_answering"] == f"ok on {len(rows) + 1} of {len(rows) + 1} sample rows"
