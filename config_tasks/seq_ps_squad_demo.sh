@@ -5,7 +5,7 @@
 EXPERIMENT_NAME=${MODEL_TYPE}-ps_squad-demo
 TASK_NAME=promptsource:squad
 DATA_PATH=data/demo/anydata/squad
-TRAIN_ARGS="--epochs 40 --batch-size 8 --lr 2e-3 --lr-decay-style linear --warmup 0.1 --weight-decay 0.01"
-COMMON_ARGS="--log-interval 10 --eval-epoch 10"
-TASK_ARGS="--src-seq-length 96 --tgt-seq-length 8 --min-tgt-length 1 --num-beams 1 --eval-batch-size 16"
+TRAIN_ARGS="--epochs 40 --batch-size 8 --lr 2e-3 --lr-decay-style linear --warmup 0.1 --weight-decay 0.01 --label-smoothing 0.0"
+COMMON_ARGS="--log-interval 10 --eval-epoch 10 --validation-metric squad_f1"
+TASK_ARGS="--src-seq-length 96 --tgt-seq-length 8 --min-tgt-length 1 --length-penalty 1.0 --no-repeat-ngram-size 0 --num-beams 1 --select-topk --eval-batch-size 16"
 PATTERN_IDS=(2 0 1)
