@@ -88,8 +88,14 @@ def main(argv: list[str] | None = None) -> dict:
         src_seq_length=args.src_seq_length, tgt_seq_length=args.tgt_seq_length, min_tgt_length=args.min_tgt_length,
         num_beams=args.num_beams, no_repeat_ngram_size=args.no_repeat_ngram_size, label_smoothing=args.label_smoothing,
         eval_max_examples=args.eval_max_examples, use_cache=not args.no_cache,
-        few_superglue=args.few_superglue, loss_func=args.loss_func,
+        few_superglue=args.few_superglue, loss_func=args.loss_func, train_fraction=args.train_fraction,
+        test_fraction=args.test_fraction,
     )
+    schema_flags = [f for f, v in (("--field-map", args.field_map), ("--label-names", args.label_names),
+                                   ("--template-label-names", args.template_label_names),
+                                   ("--skip-uncovered", args.skip_uncovered)) if v]
+    if schema_flags:  # promptsource-only flags: refused rather than ignored
+        raise SystemExit(f"{', '.join(schema_flags)}: promptsource task options; the baseline driver runs hand-written tasks")
 
     ctx = open_run(args, args.experiment_name or default_experiment_name(args, method))
     built = build_baseline(spec)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = new_parser(__doc__)
     g = add_task_flags(p)
     g.add_argument("--pattern-id", type=int, default=0, help="hand-written pattern (prompt) id; see --list-prompts")
-    g.add_argument("--prompt", help="a promptsource template by name or id (for promptsource tasks)")
+    g.add_argument("--prompt", help="a promptsource template by name or id (for promptsource tasks); 'all': one run per "
+                   "original-task template, named after it ({prompt} in --experiment-name is replaced by the prompt's name)")
     g.add_argument("--allow-non-original", action="store_true", help="allow promptsource templates not marked original_task")
     g.add_argument("--list-prompts", action="store_true", help="print the prompts the task offers and exit")
     g.add_argument("--cloze-eval", action=argparse.BooleanOptionalAction, default=True,
@@ -126,11 +128,6 @@ def checkpoint_extra(checkpoint: str) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def default_experiment_name(a: argparse.Namespace, method: str) -> str:
-    prompt = f"ps-{a.prompt}" if a.prompt else f"p{a.pattern_id}"
-    return f"{a.task.replace(':', '-').replace('/', '-')}_{method}_{prompt}_lr{a.lr:g}_bs{a.batch_size}_ep{a.epochs}_s{a.seed}"
-
-
 def looks_local(name: str) -> str | None:
     """Why `name` must be a local path rather than a hub id (`owner/name`), or None. A mistyped directory is then
     reported as missing, not turned into a hub request for that string."""
@@ -143,6 +140,62 @@ def looks_local(name: str) -> str | None:
     if len(parts) == 2 and Path(parts[0]).is_dir():
         return f"starts with the local directory {parts[0]}/"
     return None
+
+
+PROMPT_PLACEHOLDER = "{prompt}"
+
+
+def name_slug(text: str) -> str:
+    """A prompt or template name as a piece of a directory name: letters, digits, '.', '-' and '_' only."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip()).strip("_")
+    return slug or "prompt"
+
+
+def default_experiment_name(a: argparse.Namespace, method: str, prompt_name: str | None = None) -> str:
+    prompt = f"ps-{name_slug(prompt_name or str(a.prompt))}" if a.prompt else f"p{a.pattern_id}"
+    return f"{a.task.replace(':', '-').replace('/', '-')}_{method}_{prompt}_lr{a.lr:g}_bs{a.batch_size}_ep{a.epochs}_s{a.seed}"
+
+
+def run_every_prompt(args: argparse.Namespace, argv: list[str] | None) -> dict:
+    """`--prompt all`: one run per original-task template of a promptsource task, named after the template."""
+    from tasks.promptsource import PromptsourceError, list_prompts, parse_task_spec
+
+    if not args.task.lower().startswith("promptsource:"):
+        raise SystemExit(f"--prompt all runs every promptsource template; {args.task!r} is a hand-written task "
+                         "(its patterns are chosen with --pattern-id)")
+    try:
+        infos = [p for p in list_prompts(*parse_task_spec(args.task)) if p.original_task or args.allow_non_original]
+    except PromptsourceError as err:
+        raise SystemExit(str(err)) from None
+    argv = list(sys.argv[1:] if argv is None else argv)
+    base = [a for i, a in enumerate(argv) if a != "--prompt" and not a.startswith("--prompt=") and
+            not (i and argv[i - 1] == "--prompt") and a != "--experiment-name" and not a.startswith("--experiment-name=")
+            and not (i and argv[i - 1] == "--experiment-name")]
+    name = args.experiment_name if not args.experiment_name or PROMPT_PLACEHOLDER in args.experiment_name else (
+        f"{args.experiment_name}-{PROMPT_PLACEHOLDER}")
+    results: dict[str, dict | None] = {}
+    failed: dict[str, str] = {}
+    for info in infos:
+        log.info("--prompt all: template %d/%d %r", len(results) + len(failed) + 1, len(infos), info.name)
+        try:
+            results[info.name] = main([*base, "--prompt", str(info.id)] + (["--experiment-name", name] if name else []))
+        except SystemExit as err:  # this template cannot run on this data: the others still do, then it is reported
+            if err.code in (None, 0):
+                raise
+            failed[info.name] = str(err.code)
+            log.error("--prompt all: template %r failed: %s", info.name, err.code)
+    if failed:
+        raise SystemExit(f"--prompt all: {len(failed)} of {len(infos)} templates failed:\n" +
+                         "\n".join(f"  {n}: {e.splitlines()[0]}" for n, e in failed.items()))
+    return {"prompts": results}
+
+
+def experiment_name(args: argparse.Namespace, method: str, prompt_name: str | None) -> str:
+    """--experiment-name with "{prompt}" replaced by the chosen prompt's name (a template name, or pN), else a
+    name derived from the flags."""
+    if not args.experiment_name:
+        return default_experiment_name(args, method, prompt_name)
+    return args.experiment_name.replace(PROMPT_PLACEHOLDER, name_slug(prompt_name or f"p{args.pattern_id}"))
 
 
 def resolve_checkpoint(name: str | None) -> str:
@@ -180,17 +233,34 @@ def main(argv: list[str] | None = None) -> dict | None:
     check_upstream_args(args)
 
     from model.tokenizer import GLMTokenizer
+    from tasks.data_io import DataError
+    from tasks.promptsource.loading import PromptsourceError
     from tasks.registry import PromptChoiceError, UnknownTaskError, format_prompts, resolve
 
     try:
         entry = resolve(args.task)
-    except UnknownTaskError as err:
+    except (UnknownTaskError, ValueError) as err:
         raise SystemExit(str(err)) from None
     if args.list_prompts:
         tok_dir = args.tokenizer_dir or (resolve_checkpoint(args.load_pretrained) if args.load_pretrained else str(ROOT / "tests" / "fixtures" / "tokenizer"))
-        for line in format_prompts(entry.prompts(GLMTokenizer.from_dir(tok_dir, mask_id=args.mask_id))):
+        tokenizer = GLMTokenizer.from_dir(tok_dir, mask_id=args.mask_id)
+        try:
+            listings = entry.prompts(tokenizer)
+            if args.data_dir and hasattr(entry, "check_prompts"):  # promptsource: each template tried on the data
+                listings = entry.check_prompts(listings, task_config(args).data, tokenizer)
+        except (DataError, ValueError) as err:
+            raise SystemExit(str(err)) from None
+        for line in format_prompts(listings):
             print(line)
         return None
+    if args.prompt is not None and args.prompt.strip().lower() == "all":
+        return run_every_prompt(args, argv)
+    schema_flags = [f for f, v in (("--field-map", args.field_map), ("--label-names", args.label_names),
+                                   ("--template-label-names", args.template_label_names),
+                                   ("--skip-uncovered", args.skip_uncovered)) if v]
+    if schema_flags and not args.task.lower().startswith("promptsource:"):  # refused rather than ignored
+        raise SystemExit(f"{', '.join(schema_flags)}: options of promptsource tasks; {args.task!r} is a hand-written "
+                         "task whose processor reads its own schema")
 
     from model.checkpoint import load_glm
     from training.build import build_task, check_task_flags
@@ -211,11 +281,16 @@ def main(argv: list[str] | None = None) -> dict | None:
     try:
         task = entry.prepare(tcfg.data, tokenizer, prompt=tcfg.prompt, seq_length=tcfg.seq_length,
                              with_pattern=args.cloze_eval, allow_non_original=tcfg.allow_non_original, **extra)
-    except PromptChoiceError as err:
+    except (PromptChoiceError, DataError, PromptsourceError) as err:  # bad data or prompt: one line, before any run directory
         raise SystemExit(str(err)) from None
     head, peft = glm_head(args, task.kind), peft_config(args)
     identity = glm_identity(head, peft)
     check_task_flags(task, tcfg, head)
+    unsupported = task.prompt.get("unsupported_metrics")
+    if unsupported:
+        log.warning("the template declares metric(s) %s, which are not implemented here; scored with %s instead "
+                    "(recorded in config.json identity.prompt.unsupported_metrics)", ", ".join(unsupported), ", ".join(task.metrics))
+    template = task.prompt.get("name") if task.name.lower().startswith("promptsource:") else None  # else pN
 
     import torch
 
@@ -227,8 +302,16 @@ def main(argv: list[str] | None = None) -> dict | None:
         raise SystemExit(f"the tokenizer in {mspec.tokenizer_dir} has {len(tokenizer)} tokens but the model only "
                          f"{backbone.config.vocab_size} embedding rows: tokenizer and checkpoint do not belong together")
     check_against_checkpoint(args, backbone.config, checkpoint, checkpoint_extra(checkpoint))
-    ctx = open_run(args, args.experiment_name or default_experiment_name(args, identity["method"]))
-    built = build_task(task, tcfg, head, peft, generation_options(args), tokenizer, backbone)
+    ctx = open_run(args, experiment_name(args, identity["method"], template))
+    try:
+        built = build_task(task, tcfg, head, peft, generation_options(args), tokenizer, backbone)
+    except (DataError, PromptsourceError) as err:  # bad data found while reading the splits: said in one line, recorded
+        from training.rundir import mark_failed
+
+        log.error("%s", err)
+        if ctx.rank == 0:
+            mark_failed(ctx.rundir.path, f"{type(err).__name__}: {err}")
+        raise SystemExit(str(err)) from None
 
     def config_record(cfg, ds_config) -> dict:
         return {

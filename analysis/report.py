@@ -9,6 +9,8 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.rundir import RunDirError
+
 from .plots import PLOTS, SkipPlot, safe_name
 from .runs import Run, TaskData, best_per_method_and_prompt, find_run_dirs, load_runs, reported_test_metrics, \
     task_data
@@ -58,6 +60,21 @@ def write_runs_csv(runs: Sequence[Run], path: Path) -> None:
                              r.error or "", r.path])
 
 
+def by_task_and_metric(runs: Sequence[Run]) -> list[tuple[str, list[Run]]]:
+    """Runs grouped by task; a task whose runs select by different validation metrics (e.g. promptsource
+    templates declaring different metrics) becomes one group per metric, named "task [metric]"."""
+    groups: list[tuple[str, list[Run]]] = []
+    for task in sorted({r.task for r in runs}):
+        task_runs = [r for r in runs if r.task == task]
+        metrics = sorted({r.metric for r in task_runs if r.status == "finished" and r.metric})
+        if len(metrics) <= 1:
+            groups.append((task, task_runs))
+            continue
+        for m in metrics:
+            groups.append((f"{task} [{m}]", [r for r in task_runs if r.metric == m or (r.metric is None and m == metrics[0])]))
+    return groups
+
+
 def write_report(patterns: Sequence[str], out: Path, ignore: frozenset[str] = frozenset()) -> Path:
     """Everything for the run directories that `patterns` name (see runs.find_run_dirs); returns report.md.
     A run directory that breaks the contract is a RunDirError naming its file."""
@@ -66,8 +83,13 @@ def write_report(patterns: Sequence[str], out: Path, ignore: frozenset[str] = fr
     write_runs_csv(runs, out / "runs.csv")
     page = [f"# Report on {len(runs)} runs", "", f"Sources: {', '.join(f'`{p}`' for p in patterns)}. "
             "Every run: [runs.csv](runs.csv).", ""]
-    for task in sorted({r.task for r in runs}):
-        data = task_data(task, [r for r in runs if r.task == task])
+    for task, task_runs in by_task_and_metric(runs):
+        try:
+            data = task_data(task, task_runs)
+        except RunDirError as err:  # e.g. no run of this task finished: said, and the other tasks reported
+            log.warning("%s", err)
+            page += [f"## {task}", "", f"Not reported: {err}", ""]
+            continue
         folder = out / safe_name(task)
         folder.mkdir(exist_ok=True)
         best_md, grid_md = write_task_tables(data, folder)

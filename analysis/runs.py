@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 import pandas as pd
 
 from training.rundir import RunDirError, assess, load_run
+
+log = logging.getLogger(__name__)
 
 from .stats import Outcome, SettingSummary, best_setting
 from .sweep import key_rank
@@ -58,10 +61,14 @@ def find_run_dirs(patterns: Sequence[str]) -> list[Path]:
                 continue
             children = sorted(c for c in match.iterdir() if c.is_dir() and _is_run_dir(c)) \
                 if match.is_dir() else []
-            if not children:
-                raise RunDirError(f"{match}: neither a run directory nor a folder of run directories "
-                                  "(no config.json or results.json in it or in its subfolders)")
+            if not children:  # a leftover folder or file among the runs: said, and left out
+                log.warning("%s: skipped, neither a run directory nor a folder of run directories (no config.json "
+                            "or results.json in it or in its subfolders)", match)
+                continue
             found += children
+    if not found:
+        raise RunDirError(f"{', '.join(patterns)}: neither a run directory nor a folder of run directories (no "
+                          "config.json or results.json in it or in its subfolders)")
     return list(dict.fromkeys(found))
 
 
@@ -73,6 +80,18 @@ def prompt_label(args: dict[str, Any]) -> str:
     if args.get("prompt") not in (None, ""):
         return str(args["prompt"])
     return f"pattern {args['pattern_id']}" if "pattern_id" in args else "-"
+
+
+def _template_name(run_dir: Path) -> str | None:
+    """A promptsource run's template name (config.json identity.prompt.name), so tables name prompts by it."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+        identity = config.get("identity") or {}
+        if str(identity.get("task", "")).startswith("promptsource:"):
+            return str(identity["prompt"]["name"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
 
 
 def _plain(value: Any) -> Any:
@@ -89,7 +108,7 @@ def load_runs(paths: Sequence[Path], ignore: frozenset[str] = frozenset()) -> li
         status, error, _ = assess(path)
         args = result.args
         values = {k: _plain(v) for k, v in args.items() if k not in skip}
-        values.update(method=result.identity.method or "-", prompt=prompt_label(args))
+        values.update(method=result.identity.method or "-", prompt=_template_name(path) or prompt_label(args))
         runs.append(Run(name=names[path], path=path, task=str(result.task or "unknown"), status=status,
                         error=error, metric=result.validation_metric, seed=args.get("seed"), values=values,
                         has_args=bool(args), dev=result.dev, test=result.test))

@@ -8,6 +8,8 @@ in NEGATABLE_FLAGS. Format and guarantees: docs/GRID_AND_REPORT.md.
 
 from __future__ import annotations
 
+import os
+
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -77,14 +79,26 @@ class Sweep:
             if part == "{launcher}":
                 argv += launcher
             elif part == "{base_args}":
-                argv += self.base_args
+                argv += [_rooted(t) for t in self.base_args]
             elif part == "{trial_args}":
-                argv += trial.args
+                argv += [_rooted(t) for t in trial.args]
             else:
                 for placeholder, value in fill.items():
                     part = part.replace(placeholder, value)
-                argv.append(part)
+                argv.append(_rooted(part))
         return argv
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _rooted(token: str) -> str:
+    """A relative path that exists only under the repository root (the driver, data/demo/..., checkpoints/...)
+    made absolute, so a sweep started from another directory runs the same commands."""
+    if not token or token.startswith("-") or os.path.isabs(token) or os.path.exists(token):
+        return token
+    candidate = REPO_ROOT / token
+    return str(candidate) if candidate.exists() else token
 
 
 def dest_and_flag(key: str) -> tuple[str, str]:

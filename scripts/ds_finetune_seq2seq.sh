@@ -8,13 +8,16 @@
 # --pattern-id, or PATTERN_ID when set (it wins), else the first of PATTERN_IDS; the run is named
 # EXPERIMENT_NAME-p<pattern>. The position tables follow --src-seq-length (finetune_glm.py). Extra flags come last
 # and win. GPUs, DeepSpeed and precision: scripts/launch.sh.
+# PROMPT names a promptsource template (or "all": one run per original-task template); such runs are named
+# EXPERIMENT_NAME-<template name>. Fragments are found from the current directory or the repository root.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 source "$(dirname "$0")/launch.sh"
 source "$(dirname "$0")/fragments.sh"
-cd "$REPO_ROOT"
 [ $# -ge 2 ] || { echo "usage: $0 MODEL.sh SEQ_TASK.sh [extra finetune_glm.py flags]" >&2; exit 2; }
-MODEL_FRAGMENT=$1 TASK_FRAGMENT=$2
+MODEL_FRAGMENT=$(find_fragment "$1") || exit 2
+TASK_FRAGMENT=$(find_fragment "$2") || exit 2
+cd "$REPO_ROOT"
 fragment_defaults "$MODEL_FRAGMENT"
 source "$MODEL_FRAGMENT"
 source "$TASK_FRAGMENT"
@@ -25,14 +28,19 @@ DATA_ARGS=()
 [ -n "${DATA_PATH:-}" ] && DATA_ARGS=(--data-dir "$DATA_PATH")
 model_argv
 PATTERN_ARGS=()
-if [ -n "${PATTERN_ID:-}" ]; then
-  PATTERN_ARGS=(--pattern-id "$PATTERN_ID")
+if [ -n "${PROMPT:-}" ]; then
+  PATTERN_ARGS=(--prompt "$PROMPT")
+elif [ -n "${PATTERN_ID:-}" ]; then
+  if [[ "$PATTERN_ID" =~ ^[0-9]+$ ]]; then PATTERN_ARGS=(--pattern-id "$PATTERN_ID"); else PATTERN_ARGS=(--prompt "$PATTERN_ID"); fi
 elif ! has_pattern_id "${MODEL_ARGV[@]}" ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "$@"; then
   PATTERN_ARGS=(--pattern-id "${PATTERN_IDS[0]:-0}")
 fi
 ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --save "$SAVE_PATH" --overwrite
       "${MODEL_ARGV[@]}" ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "${PATTERN_ARGS[@]}" "$@")
 pattern_and_name "${ARGS[@]}"
+if [ "${PATTERN_ARGS[0]:-}" = --prompt ]; then  # a template: the driver names the run after it
+  RUN_NAME="${EXPERIMENT_NAME}-{prompt}" RUN_PATTERN_ID=${PROMPT:-$PATTERN_ID}
+fi
 ARGS=(--experiment-name "$RUN_NAME" "${ARGS[@]}")
 echo "[ds_finetune_seq2seq] task $TASK_NAME, pattern $RUN_PATTERN_ID, data ${DATA_PATH:-from the hub}, run $SAVE_PATH/$RUN_NAME"
 launch_finetune ds_finetune_seq2seq

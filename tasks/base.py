@@ -8,6 +8,8 @@ is no global argument namespace (a PVP gets the tokenizer, labels, length and pa
 
 from __future__ import annotations
 
+import logging
+
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +22,9 @@ from tasks.data_io import DataError, MissingSplitError, Row, load_hub_split, rea
 # A pattern part: a string (BPE-encoded on its own, never cut), a (string, shortenable) pair, or literal ids.
 Part = str | tuple[str, bool] | list[int]
 
+
+
+log = logging.getLogger(__name__)
 
 class PromptTooLongError(DataError):
     """The fixed parts of a prompt leave no room for the example's text within the maximum length."""
@@ -74,11 +79,16 @@ class DataProcessor:
     hub_splits: ClassVar[dict[str, str | None]] = {"train": "train", "dev": "validation", "test": "test"}
     fields: ClassVar[tuple[str, ...]]
 
+    # > 0: the data set has no test split, and this stratified share of train (drawn with `seed` before dev is
+    # carved) becomes test. Set by the registry from --test-fraction.
+    test_fraction: float = 0.0
+
     def __init__(self, dev_fraction: float = 0.1, seed: int = 42):
         self.dev_fraction = dev_fraction
         self.seed = seed
         self.data_record: dict[str, Any] = {}
         self._train_dev: dict[str, tuple[list[InputExample], list[InputExample]]] = {}
+        self._carved_test: dict[str, list[InputExample]] = {}
 
     # ------------------------------------------------------------------ what a subclass provides
     def get_labels(self) -> list[str]:
@@ -101,6 +111,9 @@ class DataProcessor:
         return self._train_and_dev(data_dir)[1]
 
     def get_test_examples(self, data_dir: str | Path | None = None) -> list[InputExample]:
+        if self.test_fraction > 0:
+            self._train_and_dev(data_dir)
+            return self._carved_test[str(data_dir)]
         rows = self._rows(data_dir, "test")
         if rows is None:
             raise MissingSplitError(f"the hub data set {self.hub_name!r} has no test split; pass --data-dir with test.jsonl")
@@ -158,6 +171,32 @@ class DataProcessor:
             return None
         return load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields, self.hub_remedy(split))
 
+    def _has_split(self, data_dir: str | Path | None, split: str) -> bool:
+        if data_dir is not None:
+            return split_file(data_dir, split) is not None
+        return self.hub_splits.get(split) is not None
+
+    def _carve_test(self, data_dir: str | Path | None, train: list[InputExample]) -> list[InputExample]:
+        """Hold out `test_fraction` of train (stratified by label, seeded) as the test split; returns the rest."""
+        replaced = self._origin(data_dir, "test") if self._has_split(data_dir, "test") else None
+        if replaced is not None:  # e.g. an unlabelled hub test split: not read, and said so
+            log.warning("--test-fraction: the test split is carved from train; %s is not used", replaced)
+        keep, held_out = stratified_split([e.label for e in train], self.test_fraction, self.seed)
+        if not held_out:
+            raise DataError(f"the {len(train)} train records are too few to hold out {self.test_fraction:.0%} as test")
+        test = [train[i] for i in held_out]
+        self._carved_test[str(data_dir)] = test
+        rest = [train[i] for i in keep]
+        split = split_record([e.label for e in rest], [e.label for e in test], self.test_fraction, self.seed)
+        self.data_record["test"] = {
+            "test": "stratified split of train (drawn before dev)", "source": split.source, "seed": split.seed,
+            "fraction": split.fraction, "sizes": {"train": len(rest), "test": len(test)},
+            "label_counts": {"train": split.label_counts["train"], "test": split.label_counts["dev"]},
+        }
+        if replaced is not None:
+            self.data_record["test"]["replaces"] = replaced
+        return rest
+
     def hub_remedy(self, split: str) -> str:
         """Local layouts besides `DIR/<split>.jsonl|csv` that this processor reads (named when the hub fails)."""
         return ""
@@ -176,6 +215,8 @@ class DataProcessor:
             if not rows:
                 raise DataError(f"the train split from {self._origin(data_dir, 'train')} has no records")
             train = self._examples(rows, "train")
+            if self.test_fraction > 0:
+                train = self._carve_test(data_dir, train)
             if dev_rows is not None:
                 dev = self._examples(dev_rows, "dev")
                 self.data_record["dev"] = {"from": self._origin(data_dir, "dev"), "size": len(dev)}

@@ -1,4 +1,5 @@
-"""Reading data splits: local jsonl/csv files, Hugging Face hub data sets, and a seeded stratified dev split.
+"""Reading data splits: local jsonl/csv/parquet files, `save_to_disk` folders, Hugging Face hub data sets, and a
+seeded stratified dev split.
 
 Every row keeps where it came from (`file:line`, or hub name/split/row), so that a bad value further down
 (a missing field, an empty text, an unknown label) is reported where the user can find and fix it.
@@ -17,7 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-SPLIT_SUFFIXES = (".jsonl", ".csv")
+SPLIT_SUFFIXES = (".jsonl", ".csv", ".parquet")
+# A folder written by `datasets.Dataset.save_to_disk` (also each split folder of a saved DatasetDict) holds this.
+SAVED_MARKER = "state.json"
 
 
 class DataError(ValueError):
@@ -106,13 +109,69 @@ SPLIT_STEMS = {"dev": ("dev", "validation", "val")}
 
 
 def split_file(data_dir: str | Path, split: str) -> Path | None:
-    """`DIR/<split>.jsonl`, else `DIR/<split>.csv` (dev also as validation.* or val.*), else None."""
+    """`DIR/<split>.jsonl`, else `.csv`, else `.parquet`, else a `save_to_disk` folder `DIR/<split>/` (dev also
+    as validation* or val*), else None."""
     for stem in SPLIT_STEMS.get(split, (split,)):
         for suffix in SPLIT_SUFFIXES:
             path = Path(data_dir) / f"{stem}{suffix}"
             if path.is_file():
                 return path
+        folder = Path(data_dir) / stem
+        if (folder / SAVED_MARKER).is_file():
+            return folder
     return None
+
+
+def read_parquet(path: str | Path) -> list[Row]:
+    """A parquet file (e.g. written by `datasets.Dataset.to_parquet` or pandas); rows are numbered from 1."""
+    import pyarrow.parquet as pq  # a dependency of `datasets`
+
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same message
+        raise DataError(f"{path}: not a readable parquet file ({type(e).__name__}: {e})") from None
+    return [Row(record, f"{path} row {i}") for i, record in enumerate(table.to_pylist(), start=1)]
+
+
+def read_saved(folder: str | Path) -> list[Row]:
+    """A folder written by `datasets.Dataset.save_to_disk`; rows are numbered from 1."""
+    import datasets
+
+    folder = Path(folder)
+    try:
+        dataset = datasets.load_from_disk(str(folder))
+    except Exception as e:  # noqa: BLE001
+        raise DataError(f"{folder}: not a data set folder written by save_to_disk ({type(e).__name__}: {e})") from None
+    return [Row(dict(record), f"{folder} row {i}") for i, record in enumerate(dataset, start=1)]
+
+
+def class_label_names(features: Any) -> dict[str, tuple[str, ...]]:
+    """Top-level `ClassLabel` columns of a `datasets.Features` and their names, in id order."""
+    import datasets
+
+    return {name: tuple(f.names) for name, f in (features or {}).items() if isinstance(f, datasets.ClassLabel)}
+
+
+def split_label_names(path: Path) -> dict[str, tuple[str, ...]]:
+    """The ClassLabel names a split file declares: parquet written by `datasets` and `save_to_disk` folders keep
+    the data set's features; jsonl and csv carry none (empty dict)."""
+    import datasets
+
+    if path.is_dir():
+        info = path / "dataset_info.json"
+        if not info.is_file():
+            return {}
+        features = json.loads(info.read_text(encoding="utf-8")).get("features")
+        return class_label_names(datasets.Features.from_dict(features)) if features else {}
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(path)
+        if not schema.metadata or b"huggingface" not in schema.metadata:
+            return {}
+        return class_label_names(datasets.Features.from_arrow_schema(schema))
+    return {}
 
 
 def read_split(data_dir: str | Path, split: str) -> list[Row]:
@@ -122,12 +181,16 @@ def read_split(data_dir: str | Path, split: str) -> list[Row]:
         raise MissingSplitError(f"data directory {data_dir} does not exist")
     path = split_file(data_dir, split)
     if path is None:
-        tried = " or ".join(str(data_dir / f"{stem}{s}") for stem in SPLIT_STEMS.get(split, (split,)) for s in SPLIT_SUFFIXES)
+        tried = " or ".join([*(str(data_dir / f"{stem}{s}") for stem in SPLIT_STEMS.get(split, (split,)) for s in SPLIT_SUFFIXES),
+                             *(f"a save_to_disk folder {data_dir / stem}/" for stem in SPLIT_STEMS.get(split, (split,)))])
         raise MissingSplitError(f"split {split!r} not found: expected {tried}")
-    return read_jsonl(path) if path.suffix == ".jsonl" else read_csv(path)
+    if path.is_dir():
+        return read_saved(path)
+    return {".jsonl": read_jsonl, ".csv": read_csv, ".parquet": read_parquet}[path.suffix](path)
 
 
-def load_hub_split(name: str, subset: str | None, split: str, fields: Sequence[str], other_formats: str = "") -> list[Row]:
+def load_hub_split(name: str, subset: str | None, split: str, fields: Sequence[str], other_formats: str = "",
+                   label_names: dict[str, tuple[str, ...]] | None = None) -> list[Row]:
     """One split of a Hugging Face data set by name. Any failure (offline, unknown name, no such split) becomes
     an error that says how to pass the same data as local files, since that is the user's way out every time
     (`other_formats`: further local layouts the task reads, named in the same message)."""
@@ -140,9 +203,11 @@ def load_hub_split(name: str, subset: str | None, split: str, fields: Sequence[s
         raise DataError(
             f"could not load split {split!r} of the Hugging Face data set {label!r} ({type(e).__name__}: {e}). "
             f"Offline or not on the hub? Pass local files instead: --data-dir DIR holding train.jsonl, dev.jsonl "
-            f"(optional) and test.jsonl, or the same names with .csv, whose records have the fields "
+            f"(optional) and test.jsonl, or the same names with .csv or .parquet (or save_to_disk folders), whose records have the fields "
             f"{', '.join(fields)} as in the hub data set{'; ' + other_formats if other_formats else ''}."
         ) from e
+    if label_names is not None:  # the caller wants the data set's own ClassLabel names
+        label_names.update(class_label_names(dataset.features))
     return [Row(dict(record), f"{name}[{split}] row {i}") for i, record in enumerate(dataset)]
 
 

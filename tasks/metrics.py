@@ -40,9 +40,52 @@ def macro_f1(predictions: Sequence[int], labels: Sequence[int]) -> dict[str, flo
     return {"macro_f1": sum(f1s) / len(f1s)}
 
 
+def pearson_r(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Pearson's correlation coefficient; 0.0 when either side is constant (no linear relation measurable)."""
+    if len(xs) != len(ys) or not xs:
+        raise ValueError(f"{len(xs)} values against {len(ys)}; need equal, non-zero lengths")
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxx, syy = sum((x - mx) ** 2 for x in xs), sum((y - my) ** 2 for y in ys)
+    return sxy / (sxx * syy) ** 0.5 if sxx > 0 and syy > 0 else 0.0
+
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    """1-based ranks, ties sharing their mean rank (as Spearman's coefficient needs)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def spearman_r(xs: Sequence[float], ys: Sequence[float]) -> float:
+    """Spearman's rank correlation: Pearson's r of the (tie-averaged) ranks."""
+    return pearson_r(_ranks(xs), _ranks(ys))
+
+
+def pearson(predictions: Sequence[int], labels: Sequence[int]) -> dict[str, float]:
+    """For ordered classes (ratings): the correlation of predicted and gold class ids."""
+    _check(predictions, labels)
+    return {"pearson": pearson_r([float(p) for p in predictions], [float(y) for y in labels])}
+
+
+def spearman(predictions: Sequence[int], labels: Sequence[int]) -> dict[str, float]:
+    _check(predictions, labels)
+    return {"spearman": spearman_r([float(p) for p in predictions], [float(y) for y in labels])}
+
+
 METRICS: dict[str, Callable[[Sequence[int], Sequence[int]], dict[str, float]]] = {
     "accuracy": accuracy,
     "macro_f1": macro_f1,
+    "pearson": pearson,
+    "spearman": spearman,
 }
 
 
@@ -115,3 +158,14 @@ def record_em_f1(predictions: Sequence[str], answers: Sequence[Sequence[str]]) -
     em = sum(max(float(normalize_answer(p) == normalize_answer(g)) for g in gold) for p, gold in zip(predictions, answers))
     f1 = sum(max(answer_f1(p, g) for g in gold) for p, gold in zip(predictions, answers))
     return {"em": em / len(answers), "f1": f1 / len(answers)}
+
+
+def squad_em_f1(predictions: Sequence[str], golds: Sequence[str]) -> dict[str, float]:
+    """SQuAD's exact match and token F1 of normalised answers, one gold answer per prediction, as fractions."""
+    if len(predictions) != len(golds):
+        raise ValueError(f"{len(predictions)} predictions for {len(golds)} answers")
+    if not golds:
+        raise ValueError("no examples to score")
+    em = sum(float(normalize_answer(p) == normalize_answer(g)) for p, g in zip(predictions, golds))
+    f1 = sum(answer_f1(p, g) for p, g in zip(predictions, golds))
+    return {"squad_em": em / len(golds), "squad_f1": f1 / len(golds)}

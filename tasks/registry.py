@@ -35,12 +35,18 @@ class PromptChoiceError(ValueError):
 
 @dataclass(frozen=True)
 class DataOptions:
-    """Where a task's splits come from and how a missing dev split is carved out of train."""
+    """Where a task's splits come from, how a missing dev (or test) split is carved out of train, and what the
+    user declared about the data's schema (promptsource tasks: field renames, label names, uncovered rows)."""
 
     data_dir: str | None = None
     dev_fraction: float = 0.1
     data_seed: int = 42
     few_superglue: bool = False  # SuperGLUE tasks: the FewGLUE file layout (dev32.jsonl dev, val.jsonl test)
+    test_fraction: float = 0.0  # > 0: a data set without a test split gets a stratified test part of train
+    field_map: tuple[str, ...] = ()  # "OLD=NEW": a field of the data -> the field the template reads
+    label_names: tuple[str, ...] = ()  # "[FIELD=]NAME,NAME,...": the data's class names in id order
+    template_label_names: tuple[str, ...] = ()  # "[FIELD=]NAME,...": the class order the template indexes
+    skip_uncovered: bool = False  # leave out (count, record) rows a conditional template does not cover
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class PromptListing:
     description: str
     original_task: bool | None = None  # promptsource's flag; None for hand-written prompts
     fields: tuple[str, ...] = ()  # record fields the prompt reads, where known
+    status: str = ""  # with data given: how the prompt fared on a sample of it ("ok ...", "BROKEN: ...")
 
 
 @dataclass
@@ -90,6 +97,14 @@ class TaskEntry:
         raise NotImplementedError
 
 
+def with_test_fraction(processor: DataProcessor, data: DataOptions) -> DataProcessor:
+    if data.test_fraction:
+        if not 0.0 < data.test_fraction < 1.0:
+            raise ValueError(f"--test-fraction must be in (0, 1), got {data.test_fraction}")
+        processor.test_fraction = data.test_fraction
+    return processor
+
+
 def _pattern_id(task: str, prompt: int | str | None, offered: Sequence[int], listing: str) -> int:
     """Hand-written prompts are named by id (`--pattern-id`); a name given to `--prompt` is an error, not ignored."""
     if prompt is None:
@@ -117,7 +132,7 @@ class ClozeTask(TaskEntry):
     aliases: tuple[str, ...] = ()
 
     def processor(self, data: DataOptions) -> DataProcessor:
-        return self.processor_class(dev_fraction=data.dev_fraction, seed=data.data_seed)
+        return with_test_fraction(self.processor_class(dev_fraction=data.dev_fraction, seed=data.data_seed), data)
 
     def pvp(self, pattern_id: int, tokenizer: GLMTokenizer, labels: Sequence[str], max_seq_length: int) -> PVP:
         _pattern_id(self.name, pattern_id, list(self.pvp_class.available_patterns), self._listing())
@@ -165,7 +180,7 @@ class GenerationTask(TaskEntry):
             object.__setattr__(self, "metrics", GENERATION_METRICS)
 
     def processor(self, data: DataOptions) -> DataProcessor:
-        return self.processor_class(dev_fraction=data.dev_fraction, seed=data.data_seed)
+        return with_test_fraction(self.processor_class(dev_fraction=data.dev_fraction, seed=data.data_seed), data)
 
     def prompt(self, pattern_id: int) -> Any:
         offered = list(range(len(self.prompt_classes)))
@@ -260,5 +275,6 @@ def format_prompts(listings: Sequence[PromptListing]) -> list[str]:
     for p in listings:
         original = "" if p.original_task is None else ("yes" if p.original_task else "no")
         reads = f"  [reads: {', '.join(p.fields)}]" if p.fields else ""
-        lines.append(f"{p.id:>4}  {p.kind:<12}  {original:<8}  {p.name}: {p.description}{reads}")
+        status = f"\n{'':>4}  {'':<12}  {'':<8}  -> {p.status}" if p.status else ""
+        lines.append(f"{p.id:>4}  {p.kind:<12}  {original:<8}  {p.name}: {p.description}{reads}{status}")
     return lines

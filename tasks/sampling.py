@@ -34,6 +34,23 @@ def few_shot_subset(examples: Sequence[T], k_per_class: int, seed: int,
     return [examples[i] for i in sorted(chosen)]
 
 
+def fraction_subset(examples: Sequence[T], fraction: float, seed: int,
+                    label: Callable[[T], Hashable] = example_label) -> list[T]:
+    """round(fraction * n) examples of every class of n (at least one), each class from its own seeded draw;
+    unlabelled examples (generation) form one class. Returned in their original order."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    by_class: dict[Hashable, list[int]] = defaultdict(list)
+    for i, ex in enumerate(examples):
+        by_class[label(ex)].append(i)
+    chosen: list[int] = []
+    for c in sorted(by_class, key=str):
+        members = by_class[c]
+        take = max(1, min(len(members), int(fraction * len(members) + 0.5)))
+        chosen += random.Random(f"{seed}:fraction:{c}").sample(members, take)
+    return [examples[i] for i in sorted(chosen)]
+
+
 @dataclass(frozen=True)
 class TrainSubset:
     """Which part of train a run uses: all of it, the first N rows, or k seeded examples of every class."""
@@ -41,12 +58,15 @@ class TrainSubset:
     first: int = 0
     per_class: int = 0
     seed: int = 0
+    fraction: float = 0.0  # a stratified share of every class (0: off)
 
     def __post_init__(self) -> None:
         if self.first < 0 or self.per_class < 0:
             raise ValueError(f"train subset sizes must be >= 0, got first={self.first}, per_class={self.per_class}")
-        if self.first and self.per_class:
-            raise ValueError("--max-train-examples and --few-shot cannot be combined: choose the first N rows or k per class")
+        if not 0.0 <= self.fraction <= 1.0:
+            raise ValueError(f"--train-fraction must be in (0, 1], got {self.fraction}")
+        if sum(bool(x) for x in (self.first, self.per_class, self.fraction)) > 1:
+            raise ValueError("--max-train-examples, --few-shot and --train-fraction cannot be combined: choose one")
 
     def select(self, train: Sequence[T], label: Callable[[T], Hashable] = example_label) -> tuple[list[T], dict | None]:
         """The chosen rows (in their file order) and config.json's record of the choice (None when all are used)."""
@@ -58,6 +78,10 @@ class TrainSubset:
             chosen = few_shot_subset(train, self.per_class, self.seed, label)
             return chosen, {"kind": "few_shot", "per_class": self.per_class, "seed": self.seed,
                             "classes": len(set(map(str, labels))), "of": len(train), "size": len(chosen)}
+        if self.fraction:
+            chosen = fraction_subset(train, self.fraction, self.seed, label)
+            return chosen, {"kind": "fraction", "fraction": self.fraction, "seed": self.seed,
+                            "classes": len({str(label(ex)) for ex in train}), "of": len(train), "size": len(chosen)}
         if self.first:
             chosen = list(train[: self.first])
             return chosen, {"kind": "first", "first": self.first, "of": len(train), "size": len(chosen)}

@@ -437,3 +437,14 @@ def test_shell_wrapper_passes_the_spec_and_options_through(tmp_path):
                          capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("finetune_glm.py --task rte --lr 1e-05 --experiment-name w/lr1e-05 "
                                 "--save-dir runs")
+
+
+def test_commands_find_the_driver_and_repo_paths_from_another_directory(tmp_path, monkeypatch):
+    from analysis.sweep import REPO_ROOT, build_sweep
+
+    monkeypatch.chdir(tmp_path)
+    sweep = build_sweep({"name": "away", "base_args": {"task": "ag_news", "data_dir": "data/demo/ag_news",
+                                                        "save": "mine"}, "grid": {"lr": [1e-3]}}, "test")
+    argv = sweep.command_for(sweep.trials[0], ["python"])
+    assert str(REPO_ROOT / "finetune_glm.py") in argv and str(REPO_ROOT / "data" / "demo" / "ag_news") in argv
+    assert "mine" in argv  # not a repository path: left as the user wrote it

@@ -373,12 +373,20 @@ def test_single_token_task_uses_the_verbalizer_ids(tokenizer, tmp_path):
 def test_per_example_candidates_task(tokenizer, tmp_path):
     from tasks.layout import encode_packed
 
-    task = make_promptsource_task("super_glue/copa", tokenizer, 128, "best_option", data_dir=data_dir(tmp_path, "super_glue", "copa"))
+    labelled = [r for r in rows("super_glue", "copa") if r["label"] != -1]
+    for split in ("train", "test"):
+        (tmp_path / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in labelled))
+    task = make_promptsource_task("super_glue/copa", tokenizer, 128, "best_option", data_dir=str(tmp_path))
     test = task.get_test_examples()
-    assert [e.label for e in test] == ["0", "0", "1", "1", None]  # the last fixture row is unlabelled (-1)
+    assert [e.label for e in test] == ["0", "0", "1", "1"]
     packed = encode_packed(task.pvp, test[3])
     assert packed.num_candidates == 2 and packed.label == 1
-    assert encode_packed(task.pvp, test[4]).label == -1
+
+
+def test_an_unlabelled_row_is_an_error_naming_its_line_not_dropped(tokenizer, tmp_path):
+    # the last fixture row has the hub's "no label" -1; in a test split it would silently leave the metrics
+    with pytest.raises(DataError, match=r"train\.jsonl:5: the row has no label \(label=-1\).*--test-fraction"):
+        make_promptsource_task("super_glue/copa", tokenizer, 128, "best_option", data_dir=data_dir(tmp_path, "super_glue", "copa"))
 
 
 def test_per_example_label_list_covers_the_most_candidates_of_any_split(tokenizer, tmp_path):
@@ -395,8 +403,26 @@ def test_per_example_label_list_covers_the_most_candidates_of_any_split(tokenize
 
 def test_template_covering_part_of_the_data_fails_when_reading_naming_the_line(tokenizer, tmp_path):
     """Per-example choices: the train split is read when the task is made, so the error comes before any model."""
-    with pytest.raises(EmptyRenderError, match=r"train\.jsonl:2 \(example train-1\).*renders an empty input"):
-        make_promptsource_task("super_glue/copa", tokenizer, 128, "…why? C1 or C2", data_dir=data_dir(tmp_path, "super_glue", "copa"))
+    with pytest.raises(DataError, match=r"train\.jsonl:2: template '…why\? C1 or C2' does not cover this row.*--skip-uncovered"):
+        make_promptsource_task("super_glue/copa", tokenizer, 128, "…why? C1 or C2", data_dir=copa_labelled(tmp_path))
+
+
+def copa_labelled(tmp_path: Path) -> str:
+    labelled = [r for r in rows("super_glue", "copa") if r["label"] != -1]
+    for split in ("train", "dev", "test"):
+        (tmp_path / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in labelled))
+    return str(tmp_path)
+
+
+def test_skip_uncovered_leaves_out_counts_and_records_the_rows(tokenizer, tmp_path):
+    task = make_promptsource_task("super_glue/copa", tokenizer, 128, "…why? C1 or C2", data_dir=copa_labelled(tmp_path),
+                                  skip_uncovered=True)
+    covered = [r for r in rows("super_glue", "copa") if r["label"] != -1 and r["question"] == "cause"]
+    assert 0 < len(covered) < 4
+    assert len(task.get_test_examples()) == len(covered)
+    record = task.processor.data_record["skipped_uncovered"]
+    assert record["test"]["skipped"] == 4 - len(covered) and record["test"]["of"] == 4
+    assert record["test"]["first"][0].endswith(".jsonl:" + str(1 + next(i for i, r in enumerate(rows("super_glue", "copa")) if r["question"] != "cause")))
 
 
 def test_generation_task_encodes_for_the_seq2seq_layout(tokenizer, tmp_path):

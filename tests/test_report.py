@@ -216,3 +216,33 @@ def test_a_bad_identity_is_a_clear_error(tmp_path, identity, message):
     (run / "config.json").write_text(json.dumps({**config, "identity": identity}))
     with pytest.raises(RunDirError, match=re.escape(f"{run / 'config.json'}: {message}")):
         write_report([str(run)], tmp_path / "out")
+
+
+def test_leftover_folders_are_skipped_with_a_warning_and_tasks_split_by_metric(tmp_path, caplog):
+    root = tmp_path / "runs"
+    for seed in (1, 2):
+        write_run(root, f"acc-s{seed}", "cloze", {"pattern_id": 0, "lr": 2e-5, "batch_size": 8, "seed": seed}, 0.8, 0.7,
+                  curve=False)
+        run = write_run(root, f"f1-s{seed}", "cloze", {"pattern_id": 1, "lr": 2e-5, "batch_size": 8, "seed": seed}, 0.6,
+                        0.5, curve=False)
+        results = json.loads((run / "results.json").read_text())
+        results["validation_metric"] = "f1_macro"
+        (run / "results.json").write_text(json.dumps(results))
+    (root / "notes").mkdir()  # not a run
+    with caplog.at_level("WARNING"):
+        report = write_report([str(root / "*")], tmp_path / "out")
+    assert any("notes: skipped, neither a run directory" in m for m in caplog.messages)
+    page = report.read_text()
+    assert "## ag_news [accuracy]" in page and "## ag_news [f1_macro]" in page
+
+
+def test_promptsource_runs_are_named_by_template(tmp_path):
+    root = tmp_path / "runs"
+    for seed in (1, 2):
+        run = write_run(root, f"t-s{seed}", "cloze", {"prompt": "14", "lr": 2e-5, "batch_size": 8, "seed": seed}, 0.8, 0.7,
+                        curve=False)
+        config = json.loads((run / "config.json").read_text())
+        config["identity"].update(task="promptsource:trec", prompt={"id": 14, "name": "trec1"})
+        (run / "config.json").write_text(json.dumps(config))
+    page = (write_report([str(root)], tmp_path / "out").parent / "ag_news" / "best.md").read_text()
+    assert "| trec1 |" in page

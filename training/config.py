@@ -50,6 +50,20 @@ def add_task_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     g.add_argument("--max-train-examples", type=int, default=0, help="use only the first N training examples (0 = all)")
     g.add_argument("--few-shot", type=int, default=0, metavar="K",
                    help="train on K examples of every class, a stratified sample drawn with --data-seed (0 = all)")
+    g.add_argument("--train-fraction", type=float, default=0.0, metavar="F",
+                   help="train on this share of train, stratified by label and drawn with --data-seed (0 = all)")
+    g.add_argument("--test-fraction", type=float, default=0.0, metavar="F",
+                   help="data without a test split: hold out this stratified share of train as test (seeded, recorded)")
+    g.add_argument("--field-map", action="append", default=[], metavar="OLD=NEW",
+                   help="promptsource: rename a field of the data to the one the template reads (repeatable, or a,b)")
+    g.add_argument("--label-names", action="append", default=[], metavar="[FIELD=]A,B,...",
+                   help="promptsource: the data's class names in id order (jsonl/csv carry none; hub, parquet and "
+                        "save_to_disk data declare their own); lets labels be written as names")
+    g.add_argument("--template-label-names", action="append", default=[], metavar="[FIELD=]A,B,...",
+                   help="promptsource: the class order the template indexes, when it differs from the data's; labels "
+                        "are then mapped by name")
+    g.add_argument("--skip-uncovered", action="store_true",
+                   help="promptsource: leave out rows a conditional template does not cover (counted, logged, recorded)")
     g.add_argument("--validation-metric", help="dev metric that selects the best checkpoint (default: the task's first)")
     g.add_argument("--length-penalty", type=float, default=0.0,
                    help="score / len**penalty: multi-token candidates and beams (0 = plain sum)")
@@ -177,17 +191,22 @@ class TaskConfig:
     loss_func: str = "cross_entropy"  # LOSS_FUNCS
     wsc_negative: bool = False
     multi_token: bool = False
+    train_fraction: float = 0.0  # a stratified share of train (0: all)
 
     @property
     def train_subset(self) -> TrainSubset:
-        return TrainSubset(first=self.max_train_examples, per_class=self.few_shot, seed=self.data.data_seed)
+        return TrainSubset(first=self.max_train_examples, per_class=self.few_shot, seed=self.data.data_seed,
+                           fraction=self.train_fraction)
 
 
 def task_config(a: argparse.Namespace) -> TaskConfig:
     prompt = getattr(a, "prompt", None)
     cfg = TaskConfig(
-        name=a.task, data=DataOptions(a.data_dir, a.dev_fraction, a.data_seed, getattr(a, "few_superglue", False)),
-        seq_length=a.seq_length,
+        name=a.task,
+        data=DataOptions(a.data_dir, a.dev_fraction, a.data_seed, few_superglue=getattr(a, "few_superglue", False),
+                         test_fraction=a.test_fraction, field_map=tuple(a.field_map), label_names=tuple(a.label_names),
+                         template_label_names=tuple(a.template_label_names), skip_uncovered=a.skip_uncovered),
+        seq_length=a.seq_length, train_fraction=a.train_fraction,
         max_train_examples=a.max_train_examples, validation_metric=a.validation_metric, length_penalty=a.length_penalty,
         prompt=prompt if prompt is not None else getattr(a, "pattern_id", None),
         allow_non_original=getattr(a, "allow_non_original", False),
@@ -197,6 +216,8 @@ def task_config(a: argparse.Namespace) -> TaskConfig:
     )
     try:
         cfg.train_subset
+        if not 0.0 <= a.test_fraction < 1.0:
+            raise ValueError(f"--test-fraction must be in [0, 1), got {a.test_fraction}")
     except ValueError as err:
         raise SystemExit(str(err)) from None
     return cfg

@@ -22,7 +22,7 @@ from model.heads import token_loss
 from model.tokenizer import GLMTokenizer
 from tasks.base import InputExample
 from tasks.seq2seq.layout import EncodedSeq2Seq, Seq2SeqBatch, Seq2SeqLayoutConfig, Seq2SeqPrompt, collate_eval, collate_train
-from tasks.seq2seq.metrics import GENERATION_METRICS, generation_metrics
+from tasks.seq2seq.metrics import GENERATION_METRICS, text_metrics
 
 from .loop import EvalResult
 
@@ -96,9 +96,9 @@ def generation_evaluator(examples: dict[str, list[InputExample]], predict: Calla
         exs = examples[split][:n]
         predictions = predict(module, split, n)
         labelled = [i for i, e in enumerate(exs) if e.target is not None]
-        scored = generation_metrics([predictions[i] for i in labelled], [exs[i].target for i in labelled]) if labelled else {}
+        scored = text_metrics(metrics, [predictions[i] for i in labelled], [exs[i].target for i in labelled]) if labelled else {}
         rows = [{"idx": e.idx, "guid": e.guid, "label": e.target, "prediction": p} for e, p in zip(exs, predictions)]
-        return EvalResult({name: scored[name] for name in metrics if name in scored}, rows)
+        return EvalResult(scored, rows)
 
     return evaluate
 

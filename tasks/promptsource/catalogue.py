@@ -14,13 +14,23 @@ from .loading import PREFIX, PromptsourceError, load_templates
 
 ChoiceKind = Literal["single-token", "multi-token", "per-example", "generation"]
 
-# promptsource metric names -> ours. Accuracy also gets macro-F1 (class imbalance); ROUGE and BLEU are the
-# generation metrics that tasks/seq2seq computes.
+# promptsource metric names -> ours. Accuracy also gets macro-F1 (class imbalance) when the classes are fixed
+# (per-example answer choices are positions, whose F1 means nothing); ROUGE and BLEU are the generation metrics
+# of tasks/seq2seq; Squad is SQuAD's EM/F1 of the generated answer; the correlations score ratings. Anything else
+# ("Other", "AUC", "COQA F1", "Mean Squared Error") is reported as unsupported, and the task falls back to
+# accuracy (classification) or ROUGE/BLEU (generation).
 _METRICS: dict[str, tuple[str, ...]] = {
     "Accuracy": ("accuracy", "macro_f1"),
     "ROUGE": ("rouge1", "rouge2", "rougeL", "rougeLsum"),
     "BLEU": ("bleu",),
+    "Squad": ("squad_f1", "squad_em"),
+    "Pearson Correlation": ("pearson",),
+    "Pearson correlation": ("pearson",),
+    "Spearman Correlation": ("spearman",),
+    "Spearman correlation": ("spearman",),
 }
+_CLASSIFICATION_ONLY = {"macro_f1"}
+_GENERATION_ONLY = {"rouge1", "rouge2", "rougeL", "rougeLsum", "bleu", "squad_f1", "squad_em"}
 
 
 
@@ -165,11 +175,20 @@ def task_spec(dataset: str, subset: str | None = None, prompt: str | int | None 
     kind: Literal["classification", "generation"] = "generation" if infos[0].answer_choices is None else "classification"
     names = [m for p in infos for m in p.metrics]
     ours = [m for name in names for m in _METRICS.get(name, ())]
-    if kind == "classification" and "accuracy" not in ours:
-        ours[:0] = _METRICS["Accuracy"]  # every cloze classification can at least be scored by accuracy
-    if kind == "generation" and not ours:
-        ours = [*_METRICS["ROUGE"], *_METRICS["BLEU"]]
     fixed = infos[0].fixed_choices if len(infos) == 1 else None
+    per_example = all(p.fixed_choices is None for p in infos)
+    if kind == "classification":
+        ours = [m for m in ours if m not in _GENERATION_ONLY]
+        if "accuracy" not in ours:
+            ours[:0] = ["accuracy"]  # every cloze classification can at least be scored by accuracy
+        if not per_example and "macro_f1" not in ours:
+            ours.insert(1, "macro_f1")
+        if per_example:  # answer positions, not classes
+            ours = [m for m in ours if m not in _CLASSIFICATION_ONLY]
+    else:
+        ours = [m for m in ours if m not in _CLASSIFICATION_ONLY]
+        if not ours:
+            ours = [*_METRICS["ROUGE"], *_METRICS["BLEU"]]
     return TaskSpec(
         dataset=dataset,
         subset=subset,

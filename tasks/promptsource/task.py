@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from model.tokenizer import GLMTokenizer
@@ -13,11 +15,14 @@ from tasks.base import (
     InputExample,
     Part,
 )
-from tasks.data_io import DataError, MissingSplitError, Row
+from tasks.data_io import DataError, MissingSplitError, Row, load_hub_split, read_split, split_file, split_label_names
 
-from .catalogue import PromptInfo, TaskSpec, _label, task_spec
-from .loading import PREFIX, parse_task_spec
+from .catalogue import PromptInfo, TaskSpec, _label, list_prompts, task_spec
+from .loading import PREFIX, EmptyRenderError, parse_task_spec
 from .prompts import PromptsourceCloze, PromptsourceSeq2Seq, make_prompt
+from .schema import RecordReader, SchemaOptions, check_choice_range, field_use
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------------- task API
@@ -87,12 +92,16 @@ class PromptsourceProcessor(DataProcessor):
     """
 
     def __init__(self, dataset: str, subset: str | None, prompt: PromptsourceCloze | PromptsourceSeq2Seq,
-                 dev_fraction: float = 0.1, seed: int = 42):
+                 dev_fraction: float = 0.1, seed: int = 42, schema: SchemaOptions = SchemaOptions(),
+                 skip_uncovered: bool = False):
         super().__init__(dev_fraction=dev_fraction, seed=seed)
         self.hub_name = dataset
         self.hub_subset = subset
         self.prompt = prompt
         self.fields = tuple(sorted(prompt.renderer.fields_read))
+        self.reader = RecordReader(dataset, subset, prompt.info.name, field_use(prompt.renderer.template),
+                                   prompt.renderer.fixed_choices, schema)
+        self.skip_uncovered = skip_uncovered
         self._hub_splits: dict[str, str | None] | None = None
         self._max_choices = 0
 
@@ -110,6 +119,63 @@ class PromptsourceProcessor(DataProcessor):
         words = self.prompt.label_words
         return [str(i) for i in range(len(words) if words is not None else self._max_choices)]
 
+    def raw_rows(self, data_dir: str | Path | None, split: str) -> RawSplit | None:
+        """The split's rows as stored, with the ClassLabel names its source declares; None: no such dev split."""
+        names: dict[str, tuple[str, ...]] = {}
+        if data_dir is not None:
+            path = split_file(data_dir, split)
+            if split == "dev" and Path(data_dir).is_dir() and path is None:
+                return None
+            rows = read_split(data_dir, split)
+            assert path is not None
+            return RawSplit(rows, split_label_names(path), path.suffix == ".csv")
+        hub_split = self.hub_splits.get(split)
+        if hub_split is None:
+            return None
+        rows = load_hub_split(self.hub_name, self.hub_subset, hub_split, self.fields, label_names=names)
+        return RawSplit(rows, names, False)
+
+    def _rows(self, data_dir: str | Path | None, split: str) -> list[Row] | None:
+        """The split's rows in the template's schema (renamed, label-typed, checked; see `schema`)."""
+        raw = self.raw_rows(data_dir, split)
+        if raw is None:
+            return None
+        rows = self.reader.read(raw.rows, raw.label_names, raw.strings_only)
+        if self.reader.applied:
+            self.data_record["schema"] = self.reader.record()
+        return rows
+
+    def _examples(self, rows: list[Row], split: str) -> list[InputExample]:
+        """Every row as an example; a row the template does not cover is an error, or with --skip-uncovered
+        left out, counted, logged and recorded under data.skipped_uncovered in config.json."""
+        examples, skipped = [], []
+        for i, row in enumerate(rows):
+            try:
+                examples.append(self.create_example(row, f"{split}-{i}", i))
+            except EmptyRenderError:
+                if not self.skip_uncovered:
+                    raise DataError(self._uncovered_message(row)) from None
+                skipped.append(row.where)
+        if skipped:
+            log.warning("%s: template %r does not cover %d of %d %s rows; skipped (--skip-uncovered), first: %s",
+                        self.hub_name, self.prompt.info.name, len(skipped), len(rows), split, skipped[0])
+            self.data_record.setdefault("skipped_uncovered", {})[split] = {"skipped": len(skipped), "of": len(rows),
+                                                                           "first": skipped[:5]}
+            if not examples:
+                raise DataError(f"template {self.prompt.info.name!r} covers none of the {len(rows)} {split} rows "
+                                f"(first: {skipped[0]}); choose another template with --prompt")
+        return examples
+
+    def _uncovered_message(self, row: Row) -> str:
+        others = [p.name for p in list_prompts(self.hub_name, self.hub_subset)
+                  if p.original_task and p.name != self.prompt.info.name]
+        alternative = (f", or choose another template with --prompt ({len(others)} other original-task templates: "
+                       f"{', '.join(repr(n) for n in others[:6])}{', ...' if len(others) > 6 else ''})") if others else (
+                       "; this data set has no other original-task template")
+        return (f"{row.where}: template {self.prompt.info.name!r} does not cover this row (it renders no input: the "
+                "template applies only under a condition on the record). Pass --skip-uncovered to leave such rows out "
+                f"(they are counted, logged and recorded in config.json){alternative}")
+
     def create_example(self, row: Row, guid: str, idx: int) -> InputExample:
         where = f"{row.where} (example {guid})"
         rendered = self.prompt.renderer.render(row.fields, guid, where, split=False)
@@ -117,11 +183,23 @@ class PromptsourceProcessor(DataProcessor):
         if isinstance(self.prompt, PromptsourceSeq2Seq):
             return InputExample(guid=guid, text_a=rendered.input_text, target=rendered.target or None, meta=meta, idx=idx,
                                 kind="generation")
+        check_choice_range(self.reader, row)
         gold = self.prompt.gold_of(rendered, row.fields, where)
+        if gold is None:
+            raise DataError(f"{where}: template {self.prompt.info.name!r} renders no answer for this row, so it has no "
+                            "gold label to train on or score; every row needs one (remove unlabelled rows; for an "
+                            "unlabelled test split, carve one from train with --test-fraction)")
         choices = rendered.choices or ()
         self._max_choices = max(self._max_choices, len(choices))
         return InputExample(guid=guid, text_a=rendered.input_text, label=None if gold is None else str(gold), meta=meta,
                             idx=idx, num_choices=len(choices))
+
+
+@dataclass(frozen=True)
+class RawSplit:
+    rows: list[Row]
+    label_names: dict[str, tuple[str, ...]]  # ClassLabel names the source declares, by its own field names
+    strings_only: bool  # CSV: every value is a string
 
 
 def _hub_split_names(dataset: str, subset: str | None, fields: Sequence[str]) -> dict[str, str | None]:
@@ -134,7 +212,7 @@ def _hub_split_names(dataset: str, subset: str | None, fields: Sequence[str]) ->
         raise DataError(
             f"could not reach the Hugging Face data set {_label(dataset, subset)!r} ({type(e).__name__}: {e}). Offline or "
             f"not on the hub? Pass local files instead: --data-dir DIR holding train.jsonl, dev.jsonl (optional) and "
-            f"test.jsonl, or the same names with .csv, whose records have the fields {', '.join(fields)} as in the hub "
+            f"test.jsonl, or the same names with .csv or .parquet (or save_to_disk folders), whose records have the fields {', '.join(fields)} as in the hub "
             "data set."
         ) from e
     dev = next((n for n in ("validation", "valid", "dev") if n in names), None)
@@ -179,7 +257,9 @@ class PromptsourceTask:
 
 def make_promptsource_task(spec: str, tokenizer: GLMTokenizer, max_seq_length: int, prompt: str | int,
                            allow_non_original: bool = False, data_dir: str | None = None, *,
-                           long_fields: Sequence[str] | None = None, dev_fraction: float = 0.1, seed: int = 42) -> PromptsourceTask:
+                           long_fields: Sequence[str] | None = None, dev_fraction: float = 0.1, seed: int = 42,
+                           schema: SchemaOptions = SchemaOptions(), skip_uncovered: bool = False,
+                           test_fraction: float = 0.0) -> PromptsourceTask:
     """Everything a run needs for `--task promptsource:<dataset>[/<subset>] --prompt <name or id>`.
 
     With per-example answer choices the PVP's label list ("0".."k-1", k the most candidates of any example) is
@@ -188,7 +268,9 @@ def make_promptsource_task(spec: str, tokenizer: GLMTokenizer, max_seq_length: i
     """
     dataset, subset = parse_task_spec(spec)
     chosen = make_prompt(dataset, subset, prompt, tokenizer, allow_non_original, long_fields)
-    processor = PromptsourceProcessor(dataset, subset, chosen, dev_fraction=dev_fraction, seed=seed)
+    processor = PromptsourceProcessor(dataset, subset, chosen, dev_fraction=dev_fraction, seed=seed, schema=schema,
+                                      skip_uncovered=skip_uncovered)
+    processor.test_fraction = test_fraction
     pvp = None
     if isinstance(chosen, PromptsourceCloze):
         if chosen.per_example:

@@ -11,6 +11,7 @@ whitespace) and joined with newlines. The other three ROUGE variants ignore sent
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import sacrebleu
 from rouge_score import rouge_scorer
@@ -55,3 +56,38 @@ def _check_aligned(predictions: list[str], references: list[str]) -> None:
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
     if not predictions:
         raise ValueError("no predictions to score")
+
+
+# Metrics a generation task may name besides ROUGE and BLEU (promptsource templates declare them).
+TEXT_METRICS = ("squad_f1", "squad_em", "pearson", "spearman", "numeric_rate")
+
+
+def _number(text: str) -> float | None:
+    match = re.search(r"-?\d+(?:\.\d+)?", text)
+    return float(match.group()) if match else None
+
+
+def text_metrics(names: Sequence[str], predictions: list[str], references: list[str]) -> dict[str, float]:
+    """The named metrics of generated texts against references: ROUGE/BLEU (0-100), SQuAD EM/F1 (fractions) and,
+    for numeric answers (ratings), Pearson/Spearman of the first number in each text. A prediction without a number
+    counts as the mean of the references (no information) and `numeric_rate` says how many had one."""
+    from tasks.metrics import pearson_r, spearman_r, squad_em_f1
+
+    _check_aligned(predictions, references)
+    out: dict[str, float] = {}
+    if any(n in ROUGE_TYPES or n == "bleu" for n in names):
+        out.update(generation_metrics(predictions, references))
+    if any(n.startswith("squad_") for n in names):
+        out.update(squad_em_f1(predictions, references))
+    if any(n in ("pearson", "spearman") for n in names):
+        golds = [_number(r) for r in references]
+        if any(g is None for g in golds):
+            bad = next(r for r, g in zip(references, golds) if g is None)
+            raise ValueError(f"a correlation metric needs numeric references; got {bad!r}")
+        mean = sum(golds) / len(golds)  # type: ignore[arg-type]
+        guessed = [_number(p) for p in predictions]
+        values = [mean if g is None else g for g in guessed]
+        out["pearson"] = pearson_r(values, golds)  # type: ignore[arg-type]
+        out["spearman"] = spearman_r(values, golds)  # type: ignore[arg-type]
+        out["numeric_rate"] = sum(g is not None for g in guessed) / len(guessed)
+    return {n: out[n] for n in (*names, "numeric_rate") if n in out}

@@ -40,7 +40,8 @@ from .modules import (
 # ---------------------------------------------------------------------------------------------- tasks
 def prepare_task(spec: "BaselineSpec") -> PreparedTask:
     """The task from the one registry, read with the plain texts (no GLM pattern)."""
-    return resolve(spec.task).prepare(DataOptions(spec.data_dir, spec.dev_fraction, spec.data_seed, spec.few_superglue), None,
+    return resolve(spec.task).prepare(DataOptions(spec.data_dir, spec.dev_fraction, spec.data_seed, few_superglue=spec.few_superglue,
+                                                  test_fraction=spec.test_fraction), None,
                                       seq_length=spec.seq_length, with_pattern=False)
 
 

@@ -94,10 +94,13 @@ class BaselineSpec:
     # SuperGLUE tasks only
     few_superglue: bool = False
     loss_func: str = "cross_entropy"
+    train_fraction: float = 0.0  # a stratified share of train (0: all)
+    test_fraction: float = 0.0  # > 0: carve a test split out of train
 
     @property
     def train_subset(self) -> TrainSubset:
-        return TrainSubset(first=self.max_train_examples, per_class=self.few_shot, seed=self.data_seed)
+        return TrainSubset(first=self.max_train_examples, per_class=self.few_shot, seed=self.data_seed,
+                           fraction=self.train_fraction)
 
     @property
     def method(self) -> str:
