@@ -4,6 +4,7 @@ evaluator and the data record. One function per task kind; both drivers read the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 from model.glm import GLMModel
-from model.peft import PeftConfig, apply_peft
+from model.peft import ContinuousPromptConfig, PeftConfig, apply_peft
 from model.tokenizer import GLMTokenizer
 from tasks.base import DataProcessor, InputExample
 from tasks.registry import PreparedTask
@@ -64,13 +65,27 @@ def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]
 
 def build_task(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, peft: PeftConfig | None,
                generation: GenerationOptions | None, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
+    if isinstance(peft, ContinuousPromptConfig):
+        peft = _place_continuous_prompt(task, head, peft, tokenizer)
     if task.kind == "generation":
-        if peft is not None:
-            raise SystemExit("parameter-efficient tuning (--ptuning-v2) is supported for classification tasks; "
-                             "generation tasks use full fine-tuning")
         assert generation is not None
-        return _seq2seq(task, cfg, generation, tokenizer, backbone)
+        return _seq2seq(task, cfg, generation, tokenizer, apply_peft(backbone, peft))
     return _classification(task, cfg, head, tokenizer, apply_peft(backbone, peft))
+
+
+def _place_continuous_prompt(task: PreparedTask, head: HeadConfig, peft: ContinuousPromptConfig,
+                             tokenizer: GLMTokenizer) -> ContinuousPromptConfig:
+    """Continuous prompts live in a pattern: the task's PVP renders their positions as a placeholder id (the
+    tokenizer's length, an id no text produces, as THUDM/GLM)."""
+    if task.kind == "generation" or head.kind != "cloze" or task.pvp is None:
+        raise SystemExit("--continuous-prompt places prompt tokens in a cloze pattern; it works with --cloze-eval "
+                         "classification tasks (use --ptuning-v2 or --lora for generation and the linear head)")
+    peft = dataclasses.replace(peft, placeholder_id=len(tokenizer))
+    try:
+        task.pvp.use_continuous_prompt(peft.num_prompt_tokens, peft.prefix_prompt, peft.placeholder_id)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return peft
 
 
 def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
