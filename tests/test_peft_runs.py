@@ -1,0 +1,96 @@
+"""Every PEFT method through finetune_glm.py on the tiny GLM: best/ holds only the method's parameters (and a head's),
+`--epochs 0 --load` restores them exactly, generation takes P-tuning v2 and LoRA, bad combinations fail clearly."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import ROOT
+from finetune_glm import main as finetune
+from scripts.make_tiny_checkpoint import make_tiny_checkpoint
+
+DEMO = ROOT / "data" / "demo" / "ag_news"
+SEQ_DEMO = ROOT / "data" / "demo" / "seq2seq"
+
+METHODS = {
+    "lora": (["--lora", "--lora-rank", "4", "--lora-target-modules", "query_key_value,dense_h_to_4h"], ".lora_"),
+    "ptuning": (["--continuous-prompt", "--prefix-prompt", "3", "--prompt-func", "mlp"], None),
+    "prompt_tuning": (["--continuous-prompt", "--prefix-prompt", "3", "--freeze-transformer", "--prompt-func", "lstm"], "backbone.prompt."),
+    "prefix": (["--peft", "prefix", "--pre-seq-len", "4"], "backbone.prefix."),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpt(tmp_path_factory) -> Path:
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "glm-tiny", vocab="demo")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def classify(ckpt, save, name, *extra) -> dict:
+    return finetune(["--task", "ag_news", "--data-dir", str(DEMO), "--load-pretrained", str(ckpt), "--save", str(save),
+                     "--experiment-name", name, "--seq-length", "96", "--batch-size", "16", "--warmup", "0.1",
+                     "--max-train-examples", "32", *map(str, extra)])
+
+
+def predictions(run: Path, split: str = "dev") -> list[dict]:
+    return [json.loads(line) for line in (run / f"predictions_{split}.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_method_saves_only_its_parameters_and_reloads_exactly(tiny_ckpt, tmp_path, method):
+    flags, owned = METHODS[method]
+    res = classify(tiny_ckpt, tmp_path, method, *flags, "--epochs", 1, "--lr", 1e-2)
+    assert res["status"] == "finished"
+    saved = load_file(str(tmp_path / method / "best" / "model.safetensors"))
+    if owned is None:  # P-tuning v1 trains the backbone jointly: the prompt encoder and every backbone weight
+        assert any(k.startswith("backbone.prompt.") for k in saved) and "backbone.backbone.word_embeddings.weight" in saved
+    else:
+        assert saved and all(owned in k for k in saved), sorted(saved)[:5]
+    config = json.loads((tmp_path / method / "config.json").read_text())
+    assert config["identity"]["peft"] == method and config["identity"]["method"] == method.replace("prefix", "ptuning_v2")
+    again = classify(tiny_ckpt, tmp_path, method + "-eval", *flags, "--epochs", 0, "--load", tmp_path / method)
+    assert again["best"]["dev"] == res["best"]["dev"]
+    assert predictions(tmp_path / (method + "-eval")) == predictions(tmp_path / method)  # scores too, to 6 digits
+
+
+def test_generation_takes_ptuning_v2_with_cached_beam_search_and_lora(tiny_ckpt, tmp_path):
+    common = ["--task", "customization", "--data-dir", str(SEQ_DEMO), "--load-pretrained", str(tiny_ckpt),
+              "--save", str(tmp_path), "--src-seq-length", "32", "--tgt-seq-length", "8", "--batch-size", "16",
+              "--eval-batch-size", "50", "--num-beams", "2", "--max-train-examples", "32", "--eval-max-examples", "10"]
+    res = finetune([*common, "--experiment-name", "pt2", "--ptuning-v2", "--pre-seq-len", "4", "--epochs", "1", "--lr", "1e-2"])
+    assert res["status"] == "finished"
+    assert list(load_file(str(tmp_path / "pt2" / "best" / "model.safetensors"))) == ["backbone.prefix.embedding.weight"]
+    cached = finetune([*common, "--experiment-name", "pt2-eval", "--ptuning-v2", "--pre-seq-len", "4", "--epochs", "0",
+                       "--load", str(tmp_path / "pt2")])
+    uncached = finetune([*common, "--experiment-name", "pt2-nocache", "--ptuning-v2", "--pre-seq-len", "4", "--epochs", "0",
+                         "--load", str(tmp_path / "pt2"), "--no-cache"])
+    assert predictions(tmp_path / "pt2-eval", "test") == predictions(tmp_path / "pt2-nocache", "test")
+    assert cached["test"] == uncached["test"] == res["test"]
+    lora = finetune([*common, "--experiment-name", "lora", "--lora", "--lora-rank", "2", "--epochs", "1", "--lr", "1e-2"])
+    assert lora["status"] == "finished"
+    keys = list(load_file(str(tmp_path / "lora" / "best" / "model.safetensors")))
+    assert keys and all(".lora_" in k for k in keys)
+    assert json.loads((tmp_path / "lora" / "config.json").read_text())["identity"]["method"] == "seq2seq_lora"
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--ptuning-v2", "--lora"], "choose one parameter-efficient method"),
+    (["--peft", "lora", "--ptuning-v2"], "contradicts"),
+    (["--freeze-transformer"], "use it with --continuous-prompt"),
+    (["--continuous-prompt"], "needs prompt tokens"),
+    (["--continuous-prompt", "--num-prompt-tokens", "3"], "no continuous-prompt slots"),
+    (["--continuous-prompt", "--prefix-prompt", "3", "--no-cloze-eval"], "cloze pattern"),
+])
+def test_bad_method_flags_fail_before_training(tiny_ckpt, tmp_path, flags, message):
+    with pytest.raises((SystemExit, ValueError), match=message):
+        classify(tiny_ckpt, tmp_path, "bad", *flags, "--epochs", 1)
