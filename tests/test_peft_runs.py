@@ -94,3 +94,64 @@ def test_generation_takes_ptuning_v2_with_cached_beam_search_and_lora(tiny_ckpt,
 def test_bad_method_flags_fail_before_training(tiny_ckpt, tmp_path, flags, message):
     with pytest.raises((SystemExit, ValueError), match=message):
         classify(tiny_ckpt, tmp_path, "bad", *flags, "--epochs", 1)
+
+
+@pytest.mark.parametrize("method", ["lora", "prompt_tuning", "prefix"])
+def test_deepspeed_zero2_trains_a_method_like_the_plain_loop(tiny_ckpt, tmp_path, method):
+    pytest.importorskip("deepspeed")
+    ds_cfg = tmp_path / "ds.json"
+    ds_cfg.write_text(json.dumps({"zero_optimization": {"stage": 2}}))
+    common = (*METHODS[method][0], "--epochs", 1, "--lr", 1e-2, "--warmup", 0.0, "--log-interval", 1)
+    classify(tiny_ckpt, tmp_path, "plain", *common)
+    classify(tiny_ckpt, tmp_path, "ds", *common, "--deepspeed", "--deepspeed_config", ds_cfg)
+    losses = {name: [json.loads(line)["loss"] for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+                     if json.loads(line)["event"] == "train"] for name in ("plain", "ds")}
+    assert len(losses["plain"]) == len(losses["ds"]) == 2
+    assert losses["ds"] == pytest.approx(losses["plain"], abs=1e-4)  # the same trainable parameters, the same steps
+    assert sorted(load_file(str(tmp_path / "ds" / "best" / "model.safetensors"))) == \
+        sorted(load_file(str(tmp_path / "plain" / "best" / "model.safetensors")))
+
+
+
+SUPERGLUE = ROOT / "data" / "demo" / "superglue"
+
+
+@pytest.mark.parametrize("task, layout_name, peft", [
+    ("copa", "rows", "lora"), ("copa", "packed", "prompt_tuning"), ("copa", "packed", "prefix"),
+    ("rte", "packed", "ptuning"),  # RTE's pattern has prompt slots: --num-prompt-tokens fills them
+])
+def test_methods_on_multi_token_candidates_and_pattern_slots(tokenizer, task, layout_name, peft):
+    """The task layer with a PEFT-wrapped backbone: COPA's multi-token candidates in both layouts, RTE's slots;
+    one step moves only the method's parameters."""
+    from model.glm import GLMConfig, GLMModel
+    from model.peft import ContinuousPromptConfig, LoraConfig, PrefixConfig, apply_peft
+    from tasks.superglue import TASK_INFO
+    from training.cloze import build_classification_task
+
+    info = TASK_INFO[task]
+    processor = info.processor()
+    examples = processor.get_train_examples(SUPERGLUE / info.hyperparameters.data_folder)[:8]
+    pvp = info.pvp(tokenizer, processor.get_labels(), 128, pattern_id=0)
+    config = {"lora": LoraConfig(rank=2), "prefix": PrefixConfig(length=3),
+              "prompt_tuning": ContinuousPromptConfig(prefix_prompt=2, freeze_transformer=True, placeholder_id=len(tokenizer)),
+              "ptuning": ContinuousPromptConfig(num_prompt_tokens=3, func="mlp", placeholder_id=len(tokenizer))}[peft]
+    if isinstance(config, ContinuousPromptConfig):
+        pvp.use_continuous_prompt(config.num_prompt_tokens, config.prefix_prompt, config.placeholder_id)
+    torch.manual_seed(0)
+    backbone = GLMModel(GLMConfig(num_layers=1, hidden_size=32, num_attention_heads=2, vocab_size=tokenizer.vocab_size,
+                                  max_sequence_length=128))
+    frozen = {k: v.clone() for k, v in backbone.state_dict().items()}
+    built = build_classification_task(apply_peft(backbone, config), tokenizer, pvp, processor.get_labels(), ("accuracy",),
+                                      128, "cloze", layout_name)
+    samples = built.encode_all(examples, "train")
+    if isinstance(config, ContinuousPromptConfig):
+        ids = samples[0].input_ids if layout_name == "packed" else samples[0].input_ids[0]
+        assert ids.count(len(tokenizer)) == config.length
+    batch = built.collate(samples)
+    _, loss = built.module(batch)
+    loss.backward()
+    torch.optim.SGD([p for p in built.module.parameters() if p.requires_grad], lr=0.1).step()
+    if peft != "ptuning":  # every method but P-tuning v1 leaves the backbone bit-identical
+        for name, p in backbone.named_parameters():
+            if ".lora_" not in name:
+                assert torch.equal(p, frozen[name.replace(".base_layer", "")]), name
