@@ -155,3 +155,21 @@ def test_methods_on_multi_token_candidates_and_pattern_slots(tokenizer, task, la
         for name, p in backbone.named_parameters():
             if ".lora_" not in name:
                 assert torch.equal(p, frozen[name.replace(".base_layer", "")]), name
+
+
+def test_exported_lora_merged_checkpoint_scores_like_the_run(tiny_ckpt, tmp_path):
+    from scripts.export_lora import main as export
+
+    flags = ["--lora", "--lora-rank", "4"]
+    classify(tiny_ckpt, tmp_path, "lora", *flags, "--epochs", 1, "--lr", 1e-2)
+    merged = export([str(tmp_path / "lora"), "--out", str(tmp_path / "merged")])
+    again = classify(merged, tmp_path, "merged-eval", "--epochs", 0)  # an ordinary checkpoint now, no LoRA flags
+    want = predictions(tmp_path / "lora")
+    got = predictions(tmp_path / "merged-eval")
+    assert [r["prediction"] for r in got] == [r["prediction"] for r in want]
+    assert max(abs(a - b) for g, w in zip(got, want) for a, b in zip(g["scores"], w["scores"])) < 1e-4
+    adapter = export([str(tmp_path / "lora"), "--out", str(tmp_path / "adapter"), "--adapter"])
+    assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 4
+    with pytest.raises(SystemExit, match="not a LoRA run"):
+        classify(tiny_ckpt, tmp_path, "plain", "--epochs", 0)
+        export([str(tmp_path / "plain"), "--out", str(tmp_path / "x")])

@@ -122,16 +122,20 @@ def save_trainable(module: nn.Module, directory: Path, metadata: dict[str, str])
 
 def load_trainable(module: nn.Module, path: Path) -> list[str]:
     """Load saved trainable parameters into `module`; every saved tensor must find its parameter."""
+    return load_tensors(module, load_file(str(path)), str(path))
+
+
+def load_tensors(module: nn.Module, saved: dict[str, Tensor], source: str) -> list[str]:
+    """Copy `saved` into `module`'s parameters of the same names and shapes (an error names any that do not fit)."""
     import torch
 
-    saved = load_file(str(path))
     own = dict(module.named_parameters())
     unknown = [k for k in saved if k not in own]
     if unknown:
-        raise KeyError(f"{path}: parameters {unknown[:10]} do not exist in this model (another task or method?)")
+        raise KeyError(f"{source}: parameters {unknown[:10]} do not exist in this model (another task or method?)")
     with torch.no_grad():
         for k, v in saved.items():
             if own[k].shape != v.shape:
-                raise ValueError(f"{path}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
+                raise ValueError(f"{source}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
             own[k].copy_(v)
     return list(saved)
