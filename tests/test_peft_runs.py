@@ -173,3 +173,17 @@ def test_exported_lora_merged_checkpoint_scores_like_the_run(tiny_ckpt, tmp_path
     with pytest.raises(SystemExit, match="not a LoRA run"):
         classify(tiny_ckpt, tmp_path, "plain", "--epochs", 0)
         export([str(tmp_path / "plain"), "--out", str(tmp_path / "x")])
+
+
+def test_ds_finetune_seq2seq_script_takes_ptuning_v2(tmp_path):
+    from test_entry_scripts import run_script
+
+    proc = run_script("ds_finetune_seq2seq.sh", "model_glm_tiny.sh", "seq_demo.sh", tmp_path, "--epochs", "1",
+                      "--max-train-examples", "32", "--eval-max-examples", "10", "--ptuning-v2", "--pre-seq-len", "4",
+                      "--num-beams", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = tmp_path / "runs" / "glm-tiny-seq-demo-p0"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["identity"]["peft"] == "prefix" and config["identity"]["method"] == "seq2seq_ptuning_v2"
+    assert config["parameters"]["trainable"] == 4 * 2 * config["model"]["num_layers"] * config["model"]["hidden_size"]
+    assert json.loads((run_dir / "results.json").read_text())["status"] == "finished"
