@@ -175,6 +175,7 @@ def test_exported_lora_merged_checkpoint_scores_like_the_run(tiny_ckpt, tmp_path
         export([str(tmp_path / "plain"), "--out", str(tmp_path / "x")])
 
 
+@pytest.mark.slow
 def test_ds_finetune_seq2seq_script_takes_ptuning_v2(tmp_path):
     from test_entry_scripts import run_script
 
