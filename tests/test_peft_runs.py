@@ -83,13 +83,51 @@ def test_generation_takes_ptuning_v2_with_cached_beam_search_and_lora(tiny_ckpt,
     assert json.loads((tmp_path / "lora" / "config.json").read_text())["identity"]["method"] == "seq2seq_lora"
 
 
+def test_generation_takes_continuous_prompts_after_cls(tiny_ckpt, tmp_path):
+    """Prompt tokens after [CLS] in the source; decoding reads them from the first step's cache or recomputes them:
+    the same beams."""
+    common = ["--task", "customization", "--data-dir", str(SEQ_DEMO), "--load-pretrained", str(tiny_ckpt),
+              "--save", str(tmp_path), "--src-seq-length", "32", "--tgt-seq-length", "8", "--batch-size", "16",
+              "--eval-batch-size", "50", "--num-beams", "2", "--max-train-examples", "32", "--eval-max-examples", "10",
+              "--continuous-prompt", "--prefix-prompt", "3", "--freeze-transformer", "--prompt-func", "mlp"]
+    res = finetune([*common, "--experiment-name", "pt", "--epochs", "1", "--lr", "1e-2"])
+    assert res["status"] == "finished"
+    assert all(k.startswith("backbone.prompt.") for k in load_file(str(tmp_path / "pt" / "best" / "model.safetensors")))
+    cached = finetune([*common, "--experiment-name", "c", "--epochs", "0", "--load", str(tmp_path / "pt")])
+    uncached = finetune([*common, "--experiment-name", "u", "--epochs", "0", "--load", str(tmp_path / "pt"), "--no-cache"])
+    assert predictions(tmp_path / "c", "test") == predictions(tmp_path / "u", "test")
+    assert cached["test"] == uncached["test"] == res["test"]
+    with pytest.raises(SystemExit, match="--prefix-prompt K"):
+        finetune([*common, "--experiment-name", "bad", "--num-prompt-tokens", "2", "--epochs", "1"])
+
+
+def test_seq2seq_prompt_tokens_follow_cls(tokenizer):
+    from tasks.registry import resolve
+    from tasks.seq2seq.layout import Seq2SeqLayoutConfig
+    from training.seq2seq import build_seq2seq_task
+    from model.decoding import GenerationConfig
+    from model.glm import GLMConfig, GLMModel
+    from tasks.base import InputExample
+
+    backbone = GLMModel(GLMConfig(num_layers=1, hidden_size=32, num_attention_heads=2, vocab_size=tokenizer.vocab_size,
+                                  max_sequence_length=64))
+    layout = Seq2SeqLayoutConfig(src_len=16, tgt_len=8)
+    args = (backbone, tokenizer, resolve("customization").prompt(0), layout, GenerationConfig(max_length=8))
+    example = InputExample("e", "red fox seven", target="7 red foxes", kind="generation")
+    plain = build_seq2seq_task(*args).encode_all([example])[0]
+    prompted = build_seq2seq_task(*args, prefix_prompt=3, prompt_placeholder=99999).encode_all([example])[0]
+    assert prompted.source_ids == [plain.source_ids[0], 99999, 99999, 99999, *plain.source_ids[1:]]
+    assert prompted.mask_position == plain.mask_position + 3 and prompted.source_ids[prompted.mask_position] == tokenizer.mask_id
+    assert len(prompted.source_ids) <= layout.src_len
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--ptuning-v2", "--lora"], "choose one parameter-efficient method"),
     (["--peft", "lora", "--ptuning-v2"], "contradicts"),
     (["--freeze-transformer"], "use it with --continuous-prompt"),
     (["--continuous-prompt"], "needs prompt tokens"),
     (["--continuous-prompt", "--num-prompt-tokens", "3"], "no continuous-prompt slots"),
-    (["--continuous-prompt", "--prefix-prompt", "3", "--no-cloze-eval"], "cloze pattern"),
+    (["--continuous-prompt", "--prefix-prompt", "3", "--no-cloze-eval"], "linear head"),
 ])
 def test_bad_method_flags_fail_before_training(tiny_ckpt, tmp_path, flags, message):
     with pytest.raises((SystemExit, ValueError), match=message):

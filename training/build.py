@@ -66,21 +66,29 @@ def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]
 def build_task(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, peft: PeftConfig | None,
                generation: GenerationOptions | None, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
     if isinstance(peft, ContinuousPromptConfig):
-        peft = _place_continuous_prompt(task, head, peft, tokenizer)
+        peft = _place_continuous_prompt(task, head, peft, max(len(tokenizer), backbone.config.vocab_size))
     if task.kind == "generation":
         assert generation is not None
-        return _seq2seq(task, cfg, generation, tokenizer, apply_peft(backbone, peft))
+        prompt = (peft.prefix_prompt, peft.placeholder_id) if isinstance(peft, ContinuousPromptConfig) else (0, -1)
+        return _seq2seq(task, cfg, generation, tokenizer, apply_peft(backbone, peft), *prompt)
     return _classification(task, cfg, head, tokenizer, apply_peft(backbone, peft))
 
 
 def _place_continuous_prompt(task: PreparedTask, head: HeadConfig, peft: ContinuousPromptConfig,
-                             tokenizer: GLMTokenizer) -> ContinuousPromptConfig:
-    """Continuous prompts live in a pattern: the task's PVP renders their positions as a placeholder id (the
-    tokenizer's length, an id no text produces, as THUDM/GLM)."""
-    if task.kind == "generation" or head.kind != "cloze" or task.pvp is None:
-        raise SystemExit("--continuous-prompt places prompt tokens in a cloze pattern; it works with --cloze-eval "
-                         "classification tasks (use --ptuning-v2 or --lora for generation and the linear head)")
-    peft = dataclasses.replace(peft, placeholder_id=len(tokenizer))
+                             placeholder_id: int) -> ContinuousPromptConfig:
+    """Continuous prompts live in a pattern: the task's PVP renders their positions as a placeholder id: one no
+    text produces and no decoding step can emit (past both the tokenizer and the embedding rows; THUDM/GLM uses the
+    tokenizer's length). Generation prompts have no slots: there the prompt
+    tokens go right after [CLS] (--prefix-prompt), placed by the seq2seq task."""
+    peft = dataclasses.replace(peft, placeholder_id=placeholder_id)
+    if task.kind == "generation":
+        if peft.num_prompt_tokens:
+            raise SystemExit("generation prompts have no continuous-prompt slots: use --prefix-prompt K (prompt tokens "
+                             "after [CLS]) instead of --num-prompt-tokens")
+        return peft
+    if head.kind != "cloze" or task.pvp is None:
+        raise SystemExit("--continuous-prompt places prompt tokens in a cloze pattern; the linear head "
+                         "(--no-cloze-eval) has none (use --ptuning-v2 or --lora with it)")
     try:
         task.pvp.use_continuous_prompt(peft.num_prompt_tokens, peft.prefix_prompt, peft.placeholder_id)
     except ValueError as err:
@@ -104,7 +112,8 @@ def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, token
     )
 
 
-def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
+def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenizer: GLMTokenizer, backbone: GLMModel,
+             prefix_prompt: int = 0, prompt_placeholder: int = -1) -> BuiltTask:
     from model.decoding import GenerationConfig
     from tasks.seq2seq.layout import Seq2SeqLayoutConfig
 
@@ -114,7 +123,8 @@ def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenize
     decoding = GenerationConfig(max_length=g.tgt_seq_length, min_length=g.min_tgt_length, num_beams=g.num_beams,
                                 length_penalty=g.length_penalty, no_repeat_ngram_size=g.no_repeat_ngram_size,
                                 eop_id=tokenizer.eop_id, pad_id=tokenizer.pad_id, use_cache=g.use_cache)
-    built = build_seq2seq_task(backbone, tokenizer, task.seq2seq_prompt, layout, decoding, g.label_smoothing, task.metrics)
+    built = build_seq2seq_task(backbone, tokenizer, task.seq2seq_prompt, layout, decoding, g.label_smoothing, task.metrics,
+                               prefix_prompt, prompt_placeholder)
     examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
     samples = {split: built.encode_all(exs) for split, exs in examples.items()}
     return BuiltTask(

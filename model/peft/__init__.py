@@ -68,7 +68,7 @@ class LoraConfig:
 class ContinuousPromptConfig:
     """P-tuning v1 (backbone trained too) or prompt tuning (`freeze_transformer`): `num_prompt_tokens` spread
     over the pattern's prompt slots plus `prefix_prompt` tokens after [CLS], reparameterised by `func` (prompt.py).
-    `placeholder_id` marks the prompt positions in rendered ids (the tokenizer's length, as THUDM/GLM); the task
+    `placeholder_id` marks the prompt positions in rendered ids (an id no text or decoding step produces); the task
     builder sets it."""
 
     num_prompt_tokens: int = 0
