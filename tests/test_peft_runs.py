@@ -16,6 +16,9 @@ DEMO = ROOT / "data" / "demo" / "ag_news"
 SEQ_DEMO = ROOT / "data" / "demo" / "seq2seq"
 
 METHODS = {
+    "prompt_tuning-linear": (["--continuous-prompt", "--prefix-prompt", "3", "--freeze-transformer", "--no-cloze-eval"],
+                             None),
+    "lora-linear": (["--lora", "--lora-rank", "2", "--no-cloze-eval"], None),
     "lora": (["--lora", "--lora-rank", "4", "--lora-target-modules", "query_key_value,dense_h_to_4h"], ".lora_"),
     "ptuning": (["--continuous-prompt", "--prefix-prompt", "3", "--prompt-func", "mlp"], None),
     "prompt_tuning": (["--continuous-prompt", "--prefix-prompt", "3", "--freeze-transformer", "--prompt-func", "lstm"], "backbone.prompt."),
@@ -52,12 +55,17 @@ def test_method_saves_only_its_parameters_and_reloads_exactly(tiny_ckpt, tmp_pat
     res = classify(tiny_ckpt, tmp_path, method, *flags, "--epochs", 1, "--lr", 1e-2)
     assert res["status"] == "finished"
     saved = load_file(str(tmp_path / method / "best" / "model.safetensors"))
-    if owned is None:  # P-tuning v1 trains the backbone jointly: the prompt encoder and every backbone weight
+    config = json.loads((tmp_path / method / "config.json").read_text())
+    if method.endswith("-linear"):  # the method's parameters and the linear head's
+        own = ".lora_" if method.startswith("lora") else "backbone.prompt."
+        assert saved and all(own in k or k.startswith("head.") for k in saved) and any(own in k for k in saved), sorted(saved)
+        assert config["identity"]["head"] == "classifier" and config["identity"]["peft"] == method.removesuffix("-linear")
+    elif owned is None:  # P-tuning v1 trains the backbone jointly: the prompt encoder and every backbone weight
         assert any(k.startswith("backbone.prompt.") for k in saved) and "backbone.backbone.word_embeddings.weight" in saved
     else:
         assert saved and all(owned in k for k in saved), sorted(saved)[:5]
-    config = json.loads((tmp_path / method / "config.json").read_text())
-    assert config["identity"]["peft"] == method and config["identity"]["method"] == method.replace("prefix", "ptuning_v2")
+    if not method.endswith("-linear"):
+        assert config["identity"]["peft"] == method and config["identity"]["method"] == method.replace("prefix", "ptuning_v2")
     again = classify(tiny_ckpt, tmp_path, method + "-eval", *flags, "--epochs", 0, "--load", tmp_path / method)
     assert again["best"]["dev"] == res["best"]["dev"]
     assert predictions(tmp_path / (method + "-eval")) == predictions(tmp_path / method)  # scores too, to 6 digits
@@ -127,7 +135,7 @@ def test_seq2seq_prompt_tokens_follow_cls(tokenizer):
     (["--freeze-transformer"], "use it with --continuous-prompt"),
     (["--continuous-prompt"], "needs prompt tokens"),
     (["--continuous-prompt", "--num-prompt-tokens", "3"], "no continuous-prompt slots"),
-    (["--continuous-prompt", "--prefix-prompt", "3", "--no-cloze-eval"], "linear head"),
+    (["--continuous-prompt", "--num-prompt-tokens", "3", "--no-cloze-eval"], "linear head"),
 ])
 def test_bad_method_flags_fail_before_training(tiny_ckpt, tmp_path, flags, message):
     with pytest.raises((SystemExit, ValueError), match=message):

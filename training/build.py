@@ -71,15 +71,16 @@ def build_task(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, peft: Peft
         assert generation is not None
         prompt = (peft.prefix_prompt, peft.placeholder_id) if isinstance(peft, ContinuousPromptConfig) else (0, -1)
         return _seq2seq(task, cfg, generation, tokenizer, apply_peft(backbone, peft), *prompt)
-    return _classification(task, cfg, head, tokenizer, apply_peft(backbone, peft))
+    prompt = (peft.prefix_prompt, peft.placeholder_id) if isinstance(peft, ContinuousPromptConfig) and head.kind != "cloze" else None
+    return _classification(task, cfg, head, tokenizer, apply_peft(backbone, peft), prompt)
 
 
 def _place_continuous_prompt(task: PreparedTask, head: HeadConfig, peft: ContinuousPromptConfig,
                              placeholder_id: int) -> ContinuousPromptConfig:
     """Continuous prompts live in a pattern: the task's PVP renders their positions as a placeholder id: one no
     text produces and no decoding step can emit (past both the tokenizer and the embedding rows; THUDM/GLM uses the
-    tokenizer's length). Generation prompts have no slots: there the prompt
-    tokens go right after [CLS] (--prefix-prompt), placed by the seq2seq task."""
+    tokenizer's length). Generation sources and the linear head's input have no slots: there the prompt tokens go
+    right after [CLS] (--prefix-prompt), placed by the seq2seq task or the classification builder."""
     peft = dataclasses.replace(peft, placeholder_id=placeholder_id)
     if task.kind == "generation":
         if peft.num_prompt_tokens:
@@ -87,8 +88,10 @@ def _place_continuous_prompt(task: PreparedTask, head: HeadConfig, peft: Continu
                              "after [CLS]) instead of --num-prompt-tokens")
         return peft
     if head.kind != "cloze" or task.pvp is None:
-        raise SystemExit("--continuous-prompt places prompt tokens in a cloze pattern; the linear head "
-                         "(--no-cloze-eval) has none (use --ptuning-v2 or --lora with it)")
+        if peft.num_prompt_tokens:
+            raise SystemExit("the linear head (--no-cloze-eval) renders no pattern, so it has no continuous-prompt "
+                             "slots: use --prefix-prompt K (prompt tokens after [CLS]) instead of --num-prompt-tokens")
+        return peft
     try:
         task.pvp.use_continuous_prompt(peft.num_prompt_tokens, peft.prefix_prompt, peft.placeholder_id)
     except ValueError as err:
@@ -96,10 +99,11 @@ def _place_continuous_prompt(task: PreparedTask, head: HeadConfig, peft: Continu
     return peft
 
 
-def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
+def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module,
+                    prefix_prompt: tuple[int, int] | None = None) -> BuiltTask:
     built = build_classification_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.labels,
                                       task.metrics, cfg.seq_length, head.kind, cfg.multi_token_layout, cfg.length_penalty,
-                                      head.output_dropout)
+                                      head.output_dropout, prefix_prompt)
     examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
     samples = {split: built.encode_all(exs, split) for split, exs in examples.items()}
     return BuiltTask(
