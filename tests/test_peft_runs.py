@@ -234,3 +234,23 @@ def test_ds_finetune_seq2seq_script_takes_ptuning_v2(tmp_path):
     assert config["identity"]["peft"] == "prefix" and config["identity"]["method"] == "seq2seq_ptuning_v2"
     assert config["parameters"]["trainable"] == 4 * 2 * config["model"]["num_layers"] * config["model"]["hidden_size"]
     assert json.loads((run_dir / "results.json").read_text())["status"] == "finished"
+
+
+def test_the_method_is_a_grid_axis():
+    """config_tasks/grid_peft_demo.yaml sweeps --peft; every trial's flags parse to the method it names."""
+    from analysis.sweep import build_sweep, load_spec
+    from finetune_glm import build_parser
+    from training.config import peft_config
+
+    spec_path = ROOT / "config_tasks" / "grid_peft_demo.yaml"
+    sweep = build_sweep(load_spec(spec_path), str(spec_path))
+    assert len(sweep.trials) == 5 * 2 * 3
+    seen = set()
+    for trial in sweep.trials:
+        args = build_parser().parse_args([*sweep.base_args, *trial.args])
+        config = peft_config(args)
+        seen.add("none" if config is None else config.method)
+        assert (config is None) == (trial.params["peft"] == "none")
+        if config is not None:
+            assert config.method == trial.params["peft"]
+    assert seen == {"none", "prefix", "lora", "ptuning", "prompt_tuning"}
