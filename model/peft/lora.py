@@ -39,7 +39,7 @@ def inject_lora(backbone: nn.Module, rank: int, alpha: float, dropout: float, ta
     inject_adapter_in_model(config, backbone, adapter_name=ADAPTER)
     for name, p in backbone.named_parameters():
         p.requires_grad_(".lora_" in name)
-    backbone.peft_config = {ADAPTER: config}  # where peft's own helpers look for the adapter's settings
+    backbone.peft_config = {ADAPTER: config}  # where peft's own functions look for the adapter's settings
     return backbone
 
 
