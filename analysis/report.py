@@ -9,6 +9,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from .peft import has_peft, peft_table
 from training.rundir import RunDirError
 
 from .plots import PLOTS, SkipPlot, safe_name
@@ -75,7 +76,8 @@ def by_task_and_metric(runs: Sequence[Run]) -> list[tuple[str, list[Run]]]:
     return groups
 
 
-def write_report(patterns: Sequence[str], out: Path, ignore: frozenset[str] = frozenset()) -> Path:
+def write_report(patterns: Sequence[str], out: Path, ignore: frozenset[str] = frozenset(),
+                 peft_benchmark: dict | None = None) -> Path:
     """Everything for the run directories that `patterns` name (see runs.find_run_dirs); returns report.md.
     A run directory that breaks the contract is a RunDirError naming its file."""
     runs = load_runs(find_run_dirs(patterns), ignore)
@@ -95,7 +97,10 @@ def write_report(patterns: Sequence[str], out: Path, ignore: frozenset[str] = fr
         best_md, grid_md = write_task_tables(data, folder)
         page += [f"## {task}", "", f"{len(data.finished)} of {len(data.runs)} runs finished; settings are "
                  f"chosen by mean dev {data.metric} over seeds.", "", "### Best per method and prompt", "",
-                 best_md, "### Full grid", "", grid_md, "### Plots", ""]
+                 best_md, "### Full grid", "", grid_md]
+        if has_peft(data):
+            page += ["### Parameter-efficient methods", "", write_tables(folder / "peft", *peft_table(data, peft_benchmark))]
+        page += ["### Plots", ""]
         for title, plot in PLOTS.items():
             try:
                 paths = plot(data, folder)

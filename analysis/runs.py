@@ -30,7 +30,8 @@ NOT_HYPERPARAMETERS = frozenset({"seed", "task", "experiment_name", "save", "sav
                                  "local_rank", "pattern_id", "prompt"})
 # Flags that choose what is trained (head, PEFT, model family): the run's identity names them in the method
 # column, so a sweep over `cloze_eval: [true, false]` compares methods instead of adding a redundant column.
-IDENTITY_ARGS = frozenset({"method", "cloze_eval", "ptuning_v2", "baseline"})
+IDENTITY_ARGS = frozenset({"method", "cloze_eval", "ptuning_v2", "baseline", "peft", "lora", "continuous_prompt",
+                           "freeze_transformer"})
 
 
 @dataclass(frozen=True)

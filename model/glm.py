@@ -277,6 +277,7 @@ class GLMModel(nn.Module):
         return_mems: bool = False,
         output_logits: bool = True,
         prefix: "PrefixProvider | None" = None,
+        inputs_embeds: Tensor | None = None,
     ) -> GLMOutput:
         b, length = input_ids.shape  # [B, L]
         if past_key_values is not None and mems is not None:
@@ -297,7 +298,8 @@ class GLMModel(nn.Module):
             )
 
         tr = self.transformer
-        x = self.word_embeddings(input_ids)  # [B, L, H]
+        # inputs_embeds [B, L, H]: word embeddings the caller computed (continuous prompts write into them)
+        x = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds  # [B, L, H]
         x = x + tr.position_embeddings(position_ids[:, 0]) + tr.block_position_embeddings(position_ids[:, 1])
         x = tr.embedding_dropout(x)
 

@@ -27,6 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from analysis.peft import load_benchmark  # noqa: E402
 from analysis.report import default_out, write_report  # noqa: E402
 from training.rundir import RunDirError  # noqa: E402
 
@@ -39,10 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="report folder (default: reports/<first path's name>)")
     parser.add_argument("--ignore-arg", action="append", default=[], metavar="NAME",
                         help="a config.json arg that differs per run but is not a hyperparameter (repeatable)")
+    parser.add_argument("--peft-benchmark", type=Path, metavar="JSON",
+                        help="benchmarks/bench_peft.py --json output: memory and time ratios for the PEFT table")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        report = write_report(args.paths, args.out or default_out(args.paths[0]), frozenset(args.ignore_arg))
+        report = write_report(args.paths, args.out or default_out(args.paths[0]), frozenset(args.ignore_arg),
+                              load_benchmark(args.peft_benchmark))
     except RunDirError as exc:
         log.error("%s", exc)
         return 2

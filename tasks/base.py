@@ -19,8 +19,9 @@ from typing import Any, ClassVar, Literal
 from model.tokenizer import GLMTokenizer
 from tasks.data_io import DataError, MissingSplitError, Row, load_hub_split, read_split, split_file, split_record, stratified_split
 
-# A pattern part: a string (BPE-encoded on its own, never cut), a (string, shortenable) pair, or literal ids.
-Part = str | tuple[str, bool] | list[int]
+# A pattern part: a string (BPE-encoded on its own, never cut), a (string, shortenable) pair, literal ids, or
+# None: a continuous-prompt slot (upstream's convention), empty unless continuous prompts are on.
+Part = str | tuple[str, bool] | list[int] | None
 
 
 
@@ -297,6 +298,8 @@ class PVP:
         self.label_list = list(label_list)
         self.max_seq_length = max_seq_length
         self.pattern_id = pattern_id
+        self.num_prompt_tokens = self.prefix_prompt = 0
+        self.prompt_placeholder: int | None = None
         if not self.is_multi_token:
             self.verbalizer_ids = self._single_token_verbalizer_ids()
 
@@ -352,11 +355,47 @@ class PVP:
             answers.append(ids + [self.tokenizer.eop_id])
         return answers
 
+    def use_continuous_prompt(self, num_prompt_tokens: int, prefix_prompt: int, placeholder_id: int) -> None:
+        """Render continuous-prompt positions as `placeholder_id`: `num_prompt_tokens` spread over the pattern's
+        None slots (ceil(n / k) each, left to right, a then b, as THUDM/GLM) and `prefix_prompt` more at the start
+        of parts_a (right after [CLS]). The model writes the prompt vectors there (model.peft.prompt)."""
+        if num_prompt_tokens < 0 or prefix_prompt < 0 or num_prompt_tokens + prefix_prompt < 1:
+            raise ValueError(f"a continuous prompt needs >= 1 token (--num-prompt-tokens {num_prompt_tokens}, "
+                             f"--prefix-prompt {prefix_prompt})")
+        self.num_prompt_tokens, self.prefix_prompt, self.prompt_placeholder = num_prompt_tokens, prefix_prompt, placeholder_id
+
+    def place_prompt_tokens(self, parts_a: list[Part], parts_b: list[Part], example: InputExample) -> tuple[list[Part], list[Part]]:
+        """The parts with every None slot replaced by its placeholder ids (or dropped when prompts are off)."""
+        if self.prompt_placeholder is None:
+            return [p for p in parts_a if p is not None], [p for p in parts_b if p is not None]
+        slots = sum(p is None for p in parts_a + parts_b)
+        if self.num_prompt_tokens and not slots:
+            raise ValueError(f"pattern {self.pattern_id} of {type(self).__name__} has no continuous-prompt slots, so "
+                             f"--num-prompt-tokens {self.num_prompt_tokens} has nowhere to go; use --prefix-prompt N "
+                             "(prompt tokens after [CLS]) or a pattern with slots")
+        left, each = self.num_prompt_tokens, -(-self.num_prompt_tokens // max(slots, 1))
+
+        def fill(parts: list[Part]) -> list[Part]:
+            nonlocal left
+            out: list[Part] = []
+            for p in parts:
+                if p is None:
+                    n, left = min(each, left), left - min(each, left)
+                    out.append([self.prompt_placeholder] * n)
+                else:
+                    out.append(p)
+            return out
+
+        filled_a, filled_b = fill(parts_a), fill(parts_b)
+        if self.prefix_prompt:
+            filled_a = [[self.prompt_placeholder] * self.prefix_prompt, *filled_a]
+        return filled_a, filled_b
+
     def encode_parts(self, example: InputExample, reserve: int) -> tuple[list[int], list[int]]:
         """Token ids of parts_a and of parts_b (each part BPE-encoded on its own), truncated so that
         `[CLS] + a + b + eos` plus `reserve` more tokens (the sop, or the longest answer with eop) fit
-        `max_seq_length`."""
-        parts_a, parts_b = self.get_parts(example)
+        `max_seq_length`. Continuous-prompt slots are filled or dropped first (`place_prompt_tokens`)."""
+        parts_a, parts_b = self.place_prompt_tokens(*self.get_parts(example), example)
         encoded_a = [self._encode_part(p, example) for p in parts_a]
         encoded_b = [self._encode_part(p, example) for p in parts_b]
         available = self.max_seq_length - 2 - reserve

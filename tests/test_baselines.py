@@ -29,7 +29,9 @@ RUN_FILES = [".lock", "best/model.safetensors", "config.json", "log.txt", "metri
              "predictions_test.jsonl", "results.json"]
 # finetune_glm.py flags about GLM itself or its prompts; every other flag of it a baseline run records too.
 GLM_ONLY_ARGS = {"pattern_id", "prompt", "allow_non_original", "list_prompts", "cloze_eval", "multi_token_layout",
-                 "ptuning_v2", "pre_seq_len", "prefix_projection", "prefix_hidden_size", "load_pretrained",
+                 "ptuning_v2", "pre_seq_len", "prefix_projection", "prefix_hidden_size", "peft", "lora", "lora_rank",
+                 "lora_alpha", "lora_dropout", "lora_target_modules", "continuous_prompt", "num_prompt_tokens",
+                 "prefix_prompt", "prompt_func", "freeze_transformer", "load_pretrained",
                  "tokenizer_dir", "mask_id", "gelu", "max_position_embeddings", "mask_pad_token", "attention_dropout"}
 # THUDM/GLM's flags that only finetune_glm.py accepts (training/upstream_flags.py)
 GLM_ONLY_ARGS |= {dest(f.name) for f in UPSTREAM_FLAGS if f.status in ("checked", "accepted", "limited")}

@@ -4,6 +4,7 @@ evaluator and the data record. One function per task kind; both drivers read the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ import torch
 from torch import nn
 
 from model.glm import GLMModel
-from model.peft import PeftConfig, apply_peft
+from model.peft import ContinuousPromptConfig, PeftConfig, apply_peft
 from model.tokenizer import GLMTokenizer
 from tasks.base import DataProcessor, InputExample
 from tasks.data_io import MissingSplitError
@@ -115,17 +116,21 @@ def data_record(processor: DataProcessor, examples: dict[str, list[InputExample]
 def build_task(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, peft: PeftConfig | None,
                generation: GenerationOptions | None, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
     check_task_flags(task, cfg, head)
+    if isinstance(peft, ContinuousPromptConfig):
+        peft = _place_continuous_prompt(task, head, peft, max(len(tokenizer), backbone.config.vocab_size))
     if task.kind == "generation":
-        if peft is not None:
-            raise SystemExit("parameter-efficient tuning (--ptuning-v2) is supported for classification tasks; "
-                             "generation tasks use full fine-tuning")
         assert generation is not None
-        return _seq2seq(task, cfg, generation, tokenizer, backbone)
+        prompt = (peft.prefix_prompt, peft.placeholder_id) if isinstance(peft, ContinuousPromptConfig) else (0, -1)
+        return _seq2seq(task, cfg, generation, tokenizer, apply_peft(backbone, peft), *prompt)
     from tasks.superglue.processors import SuperGlueProcessor
 
     if isinstance(task.processor, SuperGlueProcessor):
+        if isinstance(peft, ContinuousPromptConfig) and head.kind != "cloze":
+            raise SystemExit("--prefix-prompt with the linear head is not available for the SuperGLUE tasks; "
+                             "use the cloze head (continuous prompts in the pattern), --ptuning-v2 or --lora")
         return _superglue(task, cfg, head, tokenizer, apply_peft(backbone, peft))
-    return _classification(task, cfg, head, tokenizer, apply_peft(backbone, peft))
+    prompt = (peft.prefix_prompt, peft.placeholder_id) if isinstance(peft, ContinuousPromptConfig) and head.kind != "cloze" else None
+    return _classification(task, cfg, head, tokenizer, apply_peft(backbone, peft), prompt)
 
 
 def _superglue(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
@@ -169,10 +174,35 @@ def check_task_flags(task: PreparedTask, cfg: TaskConfig, head: HeadConfig) -> N
                              "pattern scores single label words by raw logits: use cross_entropy or hinge, or add --multi-token")
 
 
-def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
+def _place_continuous_prompt(task: PreparedTask, head: HeadConfig, peft: ContinuousPromptConfig,
+                             placeholder_id: int) -> ContinuousPromptConfig:
+    """Continuous prompts live in a pattern: the task's PVP renders their positions as a placeholder id: one no
+    text produces and no decoding step can emit (past both the tokenizer and the embedding rows; THUDM/GLM uses the
+    tokenizer's length). Generation sources and the linear head's input have no slots: there the prompt tokens go
+    right after [CLS] (--prefix-prompt), placed by the seq2seq task or the classification builder."""
+    peft = dataclasses.replace(peft, placeholder_id=placeholder_id)
+    if task.kind == "generation":
+        if peft.num_prompt_tokens:
+            raise SystemExit("generation prompts have no continuous-prompt slots: use --prefix-prompt K (prompt tokens "
+                             "after [CLS]) instead of --num-prompt-tokens")
+        return peft
+    if head.kind != "cloze" or task.pvp is None:
+        if peft.num_prompt_tokens:
+            raise SystemExit("the linear head (--no-cloze-eval) renders no pattern, so it has no continuous-prompt "
+                             "slots: use --prefix-prompt K (prompt tokens after [CLS]) instead of --num-prompt-tokens")
+        return peft
+    try:
+        task.pvp.use_continuous_prompt(peft.num_prompt_tokens, peft.prefix_prompt, peft.placeholder_id)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    return peft
+
+
+def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module,
+                    prefix_prompt: tuple[int, int] | None = None) -> BuiltTask:
     built = build_classification_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.labels,
                                       task.metrics, cfg.seq_length, head.kind, cfg.multi_token_layout, cfg.length_penalty,
-                                      head.output_dropout)
+                                      head.output_dropout, prefix_prompt)
     examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
     samples = {split: built.encode_all(exs, split) for split, exs in examples.items()}
     return BuiltTask(
@@ -185,7 +215,8 @@ def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, token
     )
 
 
-def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenizer: GLMTokenizer, backbone: GLMModel) -> BuiltTask:
+def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenizer: GLMTokenizer, backbone: GLMModel,
+             prefix_prompt: int = 0, prompt_placeholder: int = -1) -> BuiltTask:
     from model.decoding import GenerationConfig
     from tasks.seq2seq.layout import Seq2SeqLayoutConfig
 
@@ -195,7 +226,8 @@ def _seq2seq(task: PreparedTask, cfg: TaskConfig, g: GenerationOptions, tokenize
     decoding = GenerationConfig(max_length=g.tgt_seq_length, min_length=g.min_tgt_length, num_beams=g.num_beams,
                                 length_penalty=g.length_penalty, no_repeat_ngram_size=g.no_repeat_ngram_size,
                                 eop_id=tokenizer.eop_id, pad_id=tokenizer.pad_id, use_cache=g.use_cache)
-    built = build_seq2seq_task(backbone, tokenizer, task.seq2seq_prompt, layout, decoding, g.label_smoothing, task.metrics)
+    built = build_seq2seq_task(backbone, tokenizer, task.seq2seq_prompt, layout, decoding, g.label_smoothing, task.metrics,
+                               prefix_prompt, prompt_placeholder)
     examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
     samples = {split: built.encode_all(exs) for split, exs in examples.items()}
     return BuiltTask(

@@ -98,11 +98,17 @@ def build_classification_task(
     multi_token_layout: str = "packed",
     length_penalty: float = 0.0,
     classifier_dropout: float = 0.1,
+    prefix_prompt: tuple[int, int] | None = None,
 ) -> ClassificationTask:
+    """`prefix_prompt` = (K, placeholder id): K continuous-prompt positions right after [CLS] of the linear head's
+    input (cloze patterns place their prompt tokens themselves, tasks.base.PVP.use_continuous_prompt)."""
     pad = tokenizer.pad_id
     if head == "classifier":
         scorer: nn.Module = ClassificationHead(backbone.config.hidden_size, len(label_list), classifier_dropout)
-        encode = partial(layout.encode_classifier, tokenizer=tokenizer, label_list=label_list, max_seq_length=max_seq_length)
+        k = prefix_prompt[0] if prefix_prompt else 0
+        encode = partial(layout.encode_classifier, tokenizer=tokenizer, label_list=label_list, max_seq_length=max_seq_length - k)
+        if prefix_prompt:
+            encode = partial(_with_prompt_after_cls, encode, *prefix_prompt)
         collate = partial(layout.collate_classifier, pad_id=pad)
     elif head == "cloze":
         if pvp is None:
@@ -121,3 +127,10 @@ def build_classification_task(
         raise ValueError(f"unknown classification head {head!r} (cloze or classifier)")
     return ClassificationTask(ClozeModule(backbone, scorer), encode, collate, list(label_list), tuple(metric_names))
 
+
+def _with_prompt_after_cls(encode: Callable[[InputExample], layout.ClassifierSample], k: int, placeholder: int,
+                           example: InputExample) -> layout.ClassifierSample:
+    """The linear head's `<s> A </s> B </s>` with k prompt placeholders after <s> (encoded k tokens shorter)."""
+    sample = encode(example)
+    ids = [sample.input_ids[0], *[placeholder] * k, *sample.input_ids[1:]]
+    return layout.ClassifierSample(ids, [[*range(len(ids))], [0] * len(ids)], len(ids), sample.label)

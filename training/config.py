@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Literal
 
 from model.heads import LOSS_FUNCS
-from model.peft import PrefixConfig, method_name
+from model.peft import ContinuousPromptConfig, LoraConfig, PeftConfig, PrefixConfig, method_name
+from model.peft.prompt import PROMPT_FUNCS
 from tasks.registry import DataOptions
 from tasks.sampling import TrainSubset
 
@@ -100,14 +101,37 @@ def add_generation_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
     return g
 
 
+PEFT_CHOICES = ("none", "prefix", "lora", "ptuning", "prompt_tuning")
+
+
 def add_peft_flags(p: argparse.ArgumentParser) -> argparse._ArgumentGroup:
-    """One sub-group per method of `model.peft.METHODS`."""
+    """One sub-group per method of `model.peft.METHODS`, and `--peft NAME`, the method as one value (a grid axis)."""
+    g = p.add_argument_group("parameter-efficient tuning: the method by name")
+    g.add_argument("--peft", choices=PEFT_CHOICES,
+                   help="the method as one flag (for grid axes): prefix = --ptuning-v2, lora = --lora, ptuning = "
+                        "--continuous-prompt, prompt_tuning = --continuous-prompt --freeze-transformer, none = full "
+                        "fine-tuning; each method's size flags below still apply")
     g = p.add_argument_group("parameter-efficient tuning: P-tuning v2 (prefix)")
     g.add_argument("--ptuning-v2", action="store_true",
                    help="P-tuning v2: freeze the model, train per-layer key/value prefixes (and a head, if any)")
     g.add_argument("--pre-seq-len", type=int, default=16, help="P-tuning v2 prefix length")
     g.add_argument("--prefix-projection", action="store_true", help="reparameterise prefixes through an MLP")
     g.add_argument("--prefix-hidden-size", type=int, default=512, help="hidden units of that MLP")
+    g = p.add_argument_group("parameter-efficient tuning: LoRA")
+    g.add_argument("--lora", action="store_true", help="LoRA: freeze the model, train low-rank updates of its projections")
+    g.add_argument("--lora-rank", type=int, default=8, help="rank r of the updates")
+    g.add_argument("--lora-alpha", type=float, default=16.0, help="updates are scaled by alpha / r")
+    g.add_argument("--lora-dropout", type=float, default=0.0, help="dropout on the LoRA branch's input")
+    g.add_argument("--lora-target-modules", default=",".join(LoraConfig.targets),
+                   help="comma-separated projections to adapt (of query_key_value, dense, dense_h_to_4h, dense_4h_to_h)")
+    g = p.add_argument_group("parameter-efficient tuning: P-tuning (continuous prompts) and prompt tuning")
+    g.add_argument("--continuous-prompt", action="store_true",
+                   help="P-tuning: trainable prompt vectors at the pattern's prompt slots and/or after [CLS]")
+    g.add_argument("--num-prompt-tokens", type=int, default=0, help="prompt tokens spread over the pattern's prompt slots")
+    g.add_argument("--prefix-prompt", type=int, default=0, help="prompt tokens right after [CLS]")
+    g.add_argument("--prompt-func", choices=PROMPT_FUNCS, default="lstm", help="prompt encoder (reparameterisation)")
+    g.add_argument("--freeze-transformer", action="store_true",
+                   help="freeze the backbone (word embeddings included): prompt tuning; else P-tuning trains it jointly")
     return g
 
 
@@ -258,16 +282,41 @@ def glm_head(a: argparse.Namespace, task_kind: str) -> HeadConfig:
     return HeadConfig("cloze" if a.cloze_eval else "classifier", a.output_dropout)
 
 
-def peft_config(a: argparse.Namespace) -> PrefixConfig | None:
-    if a.ptuning_v2:
+def peft_config(a: argparse.Namespace) -> PeftConfig | None:
+    """The PEFT method the flags choose (None: full fine-tuning); more than one method is an error."""
+    by_flag = {"prefix": a.ptuning_v2, "lora": getattr(a, "lora", False),
+               "ptuning": getattr(a, "continuous_prompt", False) and not getattr(a, "freeze_transformer", False),
+               "prompt_tuning": getattr(a, "continuous_prompt", False) and getattr(a, "freeze_transformer", False)}
+    chosen = {name for name, on in by_flag.items() if on}
+    named = getattr(a, "peft", None)
+    if named is not None and chosen and chosen != {named}:
+        raise SystemExit(f"--peft {named} contradicts the method flags given ({', '.join(sorted(chosen))}); use one")
+    if named is not None:
+        chosen = set() if named == "none" else {named}
+    if len(chosen) > 1:
+        raise SystemExit("choose one parameter-efficient method (--ptuning-v2, --lora or --continuous-prompt)")
+    if getattr(a, "freeze_transformer", False) and not chosen & {"prompt_tuning", "ptuning"}:
+        raise SystemExit("--freeze-transformer is prompt tuning's frozen backbone: use it with --continuous-prompt "
+                         "(P-tuning v2 and LoRA freeze the backbone themselves)")
+    method = next(iter(chosen), None)
+    if method == "prefix":
         return PrefixConfig(a.pre_seq_len, a.prefix_projection, a.prefix_hidden_size)
+    if method == "lora":
+        targets = tuple(t.strip() for t in str(a.lora_target_modules).split(",") if t.strip())
+        return LoraConfig(a.lora_rank, a.lora_alpha, a.lora_dropout, targets)
+    if method in ("ptuning", "prompt_tuning"):
+        if a.num_prompt_tokens < 0 or a.prefix_prompt < 0 or a.num_prompt_tokens + a.prefix_prompt < 1:
+            raise SystemExit(f"--continuous-prompt needs prompt tokens: --num-prompt-tokens N (pattern slots) and/or "
+                             f"--prefix-prompt K (after [CLS]); got {a.num_prompt_tokens} and {a.prefix_prompt}")
+        return ContinuousPromptConfig(a.num_prompt_tokens, a.prefix_prompt, a.prompt_func, method == "prompt_tuning")
     return None
 
 
 # The labels runs had before identity was recorded; reports keep printing them.
 _GLM_LABELS = {("cloze", "none"): "cloze", ("classifier", "none"): "classifier", ("lm", "none"): "seq2seq",
                ("cloze", "prefix"): "ptuning_v2", ("classifier", "prefix"): "classifier_ptuning_v2",
-               ("lm", "prefix"): "seq2seq_ptuning_v2"}
+               ("lm", "prefix"): "seq2seq_ptuning_v2", ("cloze", "lora"): "lora", ("lm", "lora"): "seq2seq_lora",
+               ("cloze", "ptuning"): "ptuning", ("cloze", "prompt_tuning"): "prompt_tuning"}
 
 
 def identity(family: str, head: str, peft: str, label: str | None = None) -> dict[str, str]:
@@ -277,5 +326,5 @@ def identity(family: str, head: str, peft: str, label: str | None = None) -> dic
     return {"family": family, "head": head, "peft": peft, "method": label}
 
 
-def glm_identity(head: HeadConfig, peft: PrefixConfig | None) -> dict[str, str]:
+def glm_identity(head: HeadConfig, peft: PeftConfig | None) -> dict[str, str]:
     return identity("glm", head.kind, method_name(peft))

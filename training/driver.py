@@ -169,7 +169,8 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
                               betas=(cfg.adam_beta1, cfg.adam_beta2), eps=cfg.adam_eps, world_size=ctx.world_size,
                               source=args.deepspeed_config or "default DeepSpeed config")
     record = config_record(cfg, ds_config)
-    record.update(train=dataclasses.asdict(cfg), deepspeed=ds_config, versions=versions(), world_size=ctx.world_size)
+    record.update(train=dataclasses.asdict(cfg), deepspeed=ds_config, versions=versions(), world_size=ctx.world_size,
+                  parameters=parameter_counts(built.module))
     ctx.rundir.write_config(record)
     log.info("run directory: %s", ctx.rundir.path)
     trainer = Trainer(built.module, cfg, ctx.rundir, built.evaluator(cfg.eval_batch_size, device), device, ds_config,
@@ -217,6 +218,18 @@ def _load_run(module, load: Path) -> None:
                          f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''}): it was trained with "
                          "another head or method; use the same --cloze-eval/--ptuning-v2 flags as that run")
     log.info("loaded %d trained tensors from %s", len(names), best)
+
+
+def parameter_counts(module) -> dict[str, int]:
+    """config.json's "parameters": what trains, everything, and the pretrained backbone alone (a GLM's, adapters
+    excluded; for a baseline, everything), so reports can say what share of the backbone a method trains."""
+    from model.glm import GLMModel
+
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in module.parameters())
+    glm = next((m for m in module.modules() if isinstance(m, GLMModel)), None)
+    backbone = total if glm is None else sum(p.numel() for n, p in glm.named_parameters() if ".lora_" not in n)
+    return {"trainable": trainable, "total": total, "backbone": backbone}
 
 
 def command_line(argv: list[str] | None, script: str) -> list[str]:

@@ -10,6 +10,7 @@ changes speed, not predictions.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import dataclass, fields
 
 import torch
@@ -57,10 +58,17 @@ class Seq2SeqTask:
     layout: Seq2SeqLayoutConfig
     generation: GenerationConfig
     metrics: tuple[str, ...] = GENERATION_METRICS
+    prefix_prompt: int = 0  # continuous-prompt positions right after [CLS] (P-tuning; model.peft.prompt)
+    prompt_placeholder: int = -1  # the id that marks them
 
     def encode_all(self, examples: Sequence[InputExample]) -> list[EncodedSeq2Seq]:
-        return [self.prompt.encode_example(self.tokenizer, e, src_len=self.layout.src_len, tgt_len=self.layout.tgt_len)
-                for e in examples]
+        k = self.prefix_prompt
+        encoded = [self.prompt.encode_example(self.tokenizer, e, src_len=self.layout.src_len - k, tgt_len=self.layout.tgt_len)
+                   for e in examples]
+        if k:  # the source budget kept room for them; [CLS] stays first, the mask moves by k
+            encoded = [dataclasses.replace(x, source_ids=[x.source_ids[0], *[self.prompt_placeholder] * k, *x.source_ids[1:]],
+                                           mask_position=x.mask_position + k) for x in encoded]
+        return encoded
 
     def collate(self, samples: Sequence[EncodedSeq2Seq]) -> dict[str, Tensor]:
         return batch_dict(collate_train(list(samples), self.tokenizer, self.layout))
@@ -105,7 +113,8 @@ def generation_evaluator(examples: dict[str, list[InputExample]], predict: Calla
 
 def build_seq2seq_task(backbone: GLMModel, tokenizer: GLMTokenizer, prompt: Seq2SeqPrompt, layout: Seq2SeqLayoutConfig,
                        generation: GenerationConfig, label_smoothing: float = 0.0,
-                       metrics: Sequence[str] = GENERATION_METRICS) -> Seq2SeqTask:
+                       metrics: Sequence[str] = GENERATION_METRICS, prefix_prompt: int = 0,
+                       prompt_placeholder: int = -1) -> Seq2SeqTask:
     """Checks that the budgets fit the position tables: source positions reach src_len - 1, block positions
     reach the target length (training) or max_length (decoding)."""
     rows = backbone.transformer.position_embeddings.num_embeddings
@@ -114,4 +123,7 @@ def build_seq2seq_task(backbone: GLMModel, tokenizer: GLMTokenizer, prompt: Seq2
         raise ValueError(f"--src-seq-length {layout.src_len} / --tgt-seq-length {layout.tgt_len} need position id "
                          f"{largest}, but the model's position tables have {rows} rows; load it with a larger "
                          "max_sequence_length (THUDM/GLM extends the tables the same way)")
-    return Seq2SeqTask(Seq2SeqModule(backbone, label_smoothing), tokenizer, prompt, layout, generation, tuple(metrics))
+    if prefix_prompt and layout.src_len - prefix_prompt < 2:
+        raise ValueError(f"--prefix-prompt {prefix_prompt} leaves no room in --src-seq-length {layout.src_len}")
+    return Seq2SeqTask(Seq2SeqModule(backbone, label_smoothing), tokenizer, prompt, layout, generation, tuple(metrics),
+                       prefix_prompt, prompt_placeholder)

@@ -47,11 +47,59 @@ class PrefixConfig:
         return PrefixTunedGLM(backbone, encoder)
 
 
+@dataclass(frozen=True)
+class LoraConfig:
+    """LoRA: low-rank updates (alpha / rank) * B A on the `targets` projections of a frozen backbone (lora.py)."""
+
+    method: ClassVar[str] = "lora"
+    rank: int = 8
+    alpha: float = 16.0
+    dropout: float = 0.0
+    targets: tuple[str, ...] = ("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h")
+
+    def apply(self, backbone: GLMModel) -> nn.Module:
+        from .lora import inject_lora
+
+        return inject_lora(backbone, self.rank, self.alpha, self.dropout, self.targets)
+
+
+@dataclass(frozen=True)
+class ContinuousPromptConfig:
+    """P-tuning v1 (backbone trained too) or prompt tuning (`freeze_transformer`): `num_prompt_tokens` spread
+    over the pattern's prompt slots plus `prefix_prompt` tokens after [CLS], reparameterised by `func` (prompt.py).
+    `placeholder_id` marks the prompt positions in rendered ids (an id no text or decoding step produces); the task
+    builder sets it."""
+
+    num_prompt_tokens: int = 0
+    prefix_prompt: int = 0
+    func: str = "lstm"
+    freeze_transformer: bool = False
+    placeholder_id: int = -1
+
+    @property
+    def method(self) -> str:
+        return "prompt_tuning" if self.freeze_transformer else "ptuning"
+
+    @property
+    def length(self) -> int:
+        return self.num_prompt_tokens + self.prefix_prompt
+
+    def apply(self, backbone: GLMModel) -> nn.Module:
+        from .prompt import ContinuousPromptGLM, PromptEncoder
+
+        if self.placeholder_id < 0:
+            raise ValueError("ContinuousPromptConfig.placeholder_id is unset: the task builder sets it from the tokenizer")
+        encoder = PromptEncoder(backbone.config.hidden_size, self.length, self.func, backbone.config.initializer_range)
+        return ContinuousPromptGLM(backbone, encoder, self.placeholder_id, self.freeze_transformer)
+
+
 # name -> config class; `peft: none` is the absence of a config (full fine-tuning).
-METHODS: dict[str, type] = {PrefixConfig.method: PrefixConfig}
+METHODS: dict[str, type] = {PrefixConfig.method: PrefixConfig, LoraConfig.method: LoraConfig,
+                            "ptuning": ContinuousPromptConfig, "prompt_tuning": ContinuousPromptConfig}
 
 
 def method_name(config: PeftConfig | None) -> str:
+    """The run's `peft`: none, prefix, lora, ptuning or prompt_tuning."""
     return "none" if config is None else config.method
 
 
@@ -73,16 +121,20 @@ def save_trainable(module: nn.Module, directory: Path, metadata: dict[str, str])
 
 def load_trainable(module: nn.Module, path: Path) -> list[str]:
     """Load saved trainable parameters into `module`; every saved tensor must find its parameter."""
+    return load_tensors(module, load_safetensors(Path(path)), str(path))
+
+
+def load_tensors(module: nn.Module, saved: dict[str, Tensor], source: str) -> list[str]:
+    """Copy `saved` into `module`'s parameters of the same names and shapes (an error names any that do not fit)."""
     import torch
 
-    saved = load_safetensors(Path(path))
     own = dict(module.named_parameters())
     unknown = [k for k in saved if k not in own]
     if unknown:
-        raise KeyError(f"{path}: parameters {unknown[:10]} do not exist in this model (another task or method?)")
+        raise KeyError(f"{source}: parameters {unknown[:10]} do not exist in this model (another task or method?)")
     with torch.no_grad():
         for k, v in saved.items():
             if own[k].shape != v.shape:
-                raise ValueError(f"{path}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
+                raise ValueError(f"{source}: {k} has shape {tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
             own[k].copy_(v)
     return list(saved)

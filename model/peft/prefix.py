@@ -67,6 +67,10 @@ class PrefixTunedGLM(nn.Module):
     def word_embeddings(self) -> nn.Embedding:
         return self.backbone.word_embeddings
 
+    @property
+    def transformer(self) -> nn.Module:
+        return self.backbone.transformer
+
     def forward(self, input_ids: Tensor, position_ids: Tensor | None = None, **kwargs):
         if kwargs.get("mems") is not None:
             raise ValueError("GLM-style mems are not combined with prefixes; use past_key_values")

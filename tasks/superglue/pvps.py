@@ -43,17 +43,19 @@ class RtePVP(UpstreamPVP):
     def get_parts(self, example: InputExample) -> tuple[list[Part], list[Part]]:
         premise, hypothesis = example.text_a, _no_final_punctuation(example.text_b or "")
         mask = [self.mask_id]
+        # None = a continuous-prompt slot (upstream's places); dropped unless --continuous-prompt fills it
         match self.pattern_id:
             case 0:
-                return ['"', _short(hypothesis), '" ?'], [mask, ",", ' "', _short(premise), '"']
+                return [None, '"', _short(hypothesis), '" ?'], [None, mask, ",", None, ' "', _short(premise), '"']
             case 1:
-                return [_short(hypothesis), "?"], [mask, ",", _short(" " + premise)]
+                return [None, _short(hypothesis), "?"], [None, mask, ",", None, _short(" " + premise)]
             case 2:
-                return ['"', _short(hypothesis), '" ?'], [mask, '. "', _short(premise), '"']
+                return [None, '"', _short(hypothesis), '" ?'], [None, mask, '. "', None, _short(premise), '"']
             case 3:
-                return [_short(hypothesis), "?"], [mask, ".", _short(" " + premise)]
+                return [None, _short(hypothesis), "?"], [None, mask, ".", None, _short(" " + premise)]
             case _:
-                return [_short(premise), " question:", _short(" " + hypothesis), " True or False?", " answer:", mask], []
+                return [None, _short(premise), None, " question:", _short(" " + hypothesis), " True or False?", None,
+                        " answer:", mask], []
 
     def verbalize(self, label: str) -> list[str]:
         if self.pattern_id == 4:
