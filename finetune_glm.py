@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score label words with the LM head (default); --no-cloze-eval uses a linear classifier head")
     g.add_argument("--multi-token-layout", choices=("packed", "rows"), default="packed",
                    help="multi-token candidates packed in one sequence (default) or one row per candidate (upstream)")
+    g.add_argument("--pack-examples", action="store_true",
+                   help="pack several short examples into each row of --seq-length tokens, each with its own mask and "
+                        "positions (single-token cloze and --no-cloze-eval); same scores as one example per row")
 
     g = add_generation_flags(p)
     g.add_argument("--mask-pad-token", action=argparse.BooleanOptionalAction, default=True,
@@ -152,6 +155,9 @@ def main(argv: list[str] | None = None) -> dict | None:
         raise SystemExit(str(err)) from None
     head, peft = glm_head(args, task.kind), peft_config(args)
     identity = glm_identity(head, peft)
+    if tcfg.pack_examples and (task.kind != "classification" or (head.kind == "cloze" and task.pvp.is_multi_token)):
+        raise SystemExit("--pack-examples packs single-token cloze and --no-cloze-eval classification examples; "
+                         f"task {task.name} is {'a generation task' if task.kind != 'classification' else 'scored by multi-token answers'}")
 
     ctx = open_run(args, args.experiment_name or default_experiment_name(args, identity["method"]))
     backbone = load_glm(mspec.load_pretrained, gelu=mspec.gelu, max_sequence_length=position_rows(args, task.kind),

@@ -76,7 +76,7 @@ def build_task(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, peft: Peft
 def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, tokenizer: GLMTokenizer, backbone: nn.Module) -> BuiltTask:
     built = build_classification_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.labels,
                                       task.metrics, cfg.seq_length, head.kind, cfg.multi_token_layout, cfg.length_penalty,
-                                      head.output_dropout)
+                                      head.output_dropout, cfg.pack_examples)
     examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
     samples = {split: built.encode_all(exs, split) for split, exs in examples.items()}
     return BuiltTask(

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from model.glm import GLMModel
 from model.heads import ClassificationHead, MultiTokenClozeHead, SingleTokenClozeHead, cloze_loss
 from model.tokenizer import GLMTokenizer
-from tasks import layout
+from tasks import layout, packing
 from tasks.base import PVP, InputExample
 from tasks.metrics import compute_metrics
 
@@ -98,17 +98,26 @@ def build_classification_task(
     multi_token_layout: str = "packed",
     length_penalty: float = 0.0,
     classifier_dropout: float = 0.1,
+    pack_examples: bool = False,
 ) -> ClassificationTask:
+    """`pack_examples`: several examples per row of up to max_seq_length tokens (tasks.packing), same scores and
+    losses as one per row; for single-token cloze and the classifier head."""
     pad = tokenizer.pad_id
     if head == "classifier":
         scorer: nn.Module = ClassificationHead(backbone.config.hidden_size, len(label_list), classifier_dropout)
         encode = partial(layout.encode_classifier, tokenizer=tokenizer, label_list=label_list, max_seq_length=max_seq_length)
-        collate = partial(layout.collate_classifier, pad_id=pad)
+        collate = (partial(packing.collate_packed_classifier, pad_id=pad, capacity=max_seq_length) if pack_examples
+                   else partial(layout.collate_classifier, pad_id=pad))
     elif head == "cloze":
         if pvp is None:
             raise ValueError("the cloze method needs a PVP (pattern)")
+        if pack_examples and pvp.is_multi_token:
+            raise ValueError("--pack-examples packs single-token cloze and classifier examples; this pattern has "
+                             "multi-token answers, which --multi-token-layout packed already packs per example")
         if not pvp.is_multi_token:
-            scorer, encode, collate = SingleTokenClozeHead(), layout.encode_single_token, layout.collate_single_token
+            scorer, encode = SingleTokenClozeHead(), layout.encode_single_token
+            collate = (partial(packing.collate_packed_single_token, capacity=max_seq_length) if pack_examples
+                       else layout.collate_single_token)
         elif multi_token_layout == "packed":
             scorer, encode, collate = MultiTokenClozeHead(length_penalty), layout.encode_packed, layout.collate_packed
         elif multi_token_layout == "rows":

@@ -102,7 +102,12 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--eval-interval", type=int, default=0, help="dev evaluation every N optimizer steps (0: epoch ends only)")
     g.add_argument("--eval-epoch", type=int, default=1, help="dev evaluation every N epochs")
     g.add_argument("--log-interval", type=int, default=10)
-    g.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    g.add_argument("--num-threads", type=int, default=0,
+                   help="CPU threads for torch (0: OMP_NUM_THREADS if set, else the cores this process may use)")
+    g.add_argument("--length-buckets", type=int, default=0, metavar="W",
+                   help="sort every W consecutive batches of the seeded order by length, then shuffle the batches "
+                        "(seeded): less padding, same examples per epoch (0 = off)")
+    g.add_argument("--compile", action="store_true", help="torch.compile the transformer layers")
     g.add_argument("--deepspeed", action="store_true", help="train through deepspeed.initialize")
     g.add_argument("--deepspeed_config", "--deepspeed-config", dest="deepspeed_config", help="DeepSpeed JSON")
     g.add_argument("--local_rank", "--local-rank", dest="local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)),
@@ -156,6 +161,7 @@ class TaskConfig:
     allow_non_original: bool = False
     multi_token_layout: str = "packed"
     few_shot: int = 0  # examples per class (0: all, or the first max_train_examples)
+    pack_examples: bool = False  # several short examples per row (tasks.packing)
 
     @property
     def train_subset(self) -> TrainSubset:
@@ -170,6 +176,7 @@ def task_config(a: argparse.Namespace) -> TaskConfig:
         prompt=prompt if prompt is not None else getattr(a, "pattern_id", None),
         allow_non_original=getattr(a, "allow_non_original", False),
         multi_token_layout=getattr(a, "multi_token_layout", "packed"), few_shot=a.few_shot,
+        pack_examples=getattr(a, "pack_examples", False),
     )
     try:
         cfg.train_subset
