@@ -29,7 +29,7 @@ RUN_FILES = ["best/model.safetensors", "config.json", "log.txt", "metrics.jsonl"
 # finetune_glm.py flags about GLM itself or its prompts; every other flag of it a baseline run records too.
 GLM_ONLY_ARGS = {"pattern_id", "prompt", "allow_non_original", "list_prompts", "cloze_eval", "multi_token_layout",
                  "ptuning_v2", "pre_seq_len", "prefix_projection", "prefix_hidden_size", "load_pretrained",
-                 "tokenizer_dir", "mask_id", "gelu", "max_position_embeddings", "mask_pad_token"}
+                 "tokenizer_dir", "mask_id", "gelu", "max_position_embeddings", "mask_pad_token", "pack_examples"}
 
 
 # ---------------------------------------------------------------------------------------------- tiny models
