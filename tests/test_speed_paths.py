@@ -107,3 +107,21 @@ def test_sweep_trials_side_by_side_get_one_thread_each(monkeypatch):
     assert "OMP_NUM_THREADS" not in make_slots(None, 1)[0].env()
     monkeypatch.setenv("OMP_NUM_THREADS", "4")  # the user's own setting wins
     assert make_slots("0,1", 1)[0].env()["OMP_NUM_THREADS"] == "4"
+
+
+@pytest.mark.slow
+def test_driver_compile_flag_trains_and_keeps_parameter_names(tmp_path):
+    """--compile through finetune_glm.py: the run finishes, and best/model.safetensors has the names an eager run
+    writes (so --load and the reports read it unchanged)."""
+    from safetensors.torch import load_file
+
+    from scripts.make_tiny_checkpoint import make_tiny_checkpoint
+    from test_packing import DEMO, _train
+
+    ckpt = make_tiny_checkpoint(tmp_path / "glm-tiny", vocab="demo")
+    eager, _, _ = _train(ckpt, tmp_path, "eager")
+    compiled, _, _ = _train(ckpt, tmp_path, "compiled", "--compile")
+    assert compiled["status"] == eager["status"] == "finished"
+    assert DEMO.is_dir()
+    names = set(load_file(tmp_path / "compiled" / "best" / "model.safetensors"))
+    assert names == set(load_file(tmp_path / "eager" / "best" / "model.safetensors"))
