@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score label words with the LM head (default); --no-cloze-eval uses a linear classifier head")
     g.add_argument("--multi-token-layout", choices=("packed", "rows"), default="packed",
                    help="multi-token candidates packed in one sequence (default) or one row per candidate (upstream)")
+    g.add_argument("--pack-examples", action="store_true",
+                   help="pack several short examples into each row of --seq-length tokens, each with its own mask and "
+                        "positions (single-token cloze and --no-cloze-eval); same scores as one example per row")
 
     g = add_generation_flags(p)
     g.add_argument("--mask-pad-token", action=argparse.BooleanOptionalAction, default=True,
@@ -291,6 +294,9 @@ def main(argv: list[str] | None = None) -> dict | None:
         log.warning("the template declares metric(s) %s, which are not implemented here; scored with %s instead "
                     "(recorded in config.json identity.prompt.unsupported_metrics)", ", ".join(unsupported), ", ".join(task.metrics))
     template = task.prompt.get("name") if task.name.lower().startswith("promptsource:") else None  # else pN
+    if tcfg.pack_examples and (task.kind != "classification" or (head.kind == "cloze" and task.pvp.is_multi_token)):
+        raise SystemExit("--pack-examples packs single-token cloze and --no-cloze-eval classification examples; "
+                         f"task {task.name} is {'a generation task' if task.kind != 'classification' else 'scored by multi-token answers'}")
 
     import torch
 

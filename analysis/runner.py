@@ -51,6 +51,7 @@ class Slot:
 
     devices: tuple[str, ...] = ()
     port: int = DEEPSPEED_BASE_PORT
+    threads: int = 0  # OMP_NUM_THREADS for the trial when the environment sets none (0: leave unset)
 
     def launcher(self) -> list[str]:
         if len(self.devices) > 1:
@@ -63,6 +64,8 @@ class Slot:
         env = dict(os.environ)
         if len(self.devices) == 1:
             env["CUDA_VISIBLE_DEVICES"] = self.devices[0]
+        if self.threads and "OMP_NUM_THREADS" not in env:
+            env["OMP_NUM_THREADS"] = str(self.threads)
         return env
 
 
@@ -77,7 +80,8 @@ def make_slots(gpus: str | None, gpus_per_trial: int) -> list[Slot]:
     if len(devices) % gpus_per_trial:
         raise SpecError(f"--gpus lists {len(devices)} devices, which do not split into trials of "
                         f"{gpus_per_trial}")
-    return [Slot(tuple(devices[i:i + gpus_per_trial]), DEEPSPEED_BASE_PORT + i // gpus_per_trial)
+    side_by_side = len(devices) // gpus_per_trial > 1  # trials sharing the CPUs get one thread each
+    return [Slot(tuple(devices[i:i + gpus_per_trial]), DEEPSPEED_BASE_PORT + i // gpus_per_trial, int(side_by_side))
             for i in range(0, len(devices), gpus_per_trial)]
 
 

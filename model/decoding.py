@@ -61,8 +61,11 @@ class GenerationConfig:
 
 
 def _project(model: GLMModel, hidden: Tensor) -> Tensor:
-    """Logits of the last position only: [B, L, H] -> [B, V] (the tied output projection)."""
-    return check_scores(F.linear(hidden[:, -1], model.word_embeddings.weight), "next-token logits")
+    """Logits of the last position only: [B, L, H] -> [B, V] (the tied output projection).
+
+    Computed as (W h^T)^T: with the few rows of a decoding step this orientation streams the [V, H] table once and
+    runs close to the memory bound on CPU, about 1.4x faster than F.linear's (benchmarks/bench_roofline.py)."""
+    return check_scores((model.word_embeddings.weight @ hidden[:, -1].transpose(0, 1)).transpose(0, 1), "next-token logits")
 
 
 class _Runner:

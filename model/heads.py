@@ -48,17 +48,29 @@ def cloze_loss(scores: Tensor, labels: Tensor) -> Tensor:
     return F.cross_entropy(scores.float(), labels)
 
 
+def read_packed(model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
+    """Examples packed several to a row (input_ids [R, T], position_ids [R, 2, T], block-diagonal attention_mask
+    [R, 1, T, T]): the final hidden state of example i at (read_row[i], read_col[i]) -> [N, H], in example order."""
+    hidden = model(batch["input_ids"], batch["position_ids"], attention_mask=batch["attention_mask"],
+                   output_logits=False).hidden_states  # [R, T, H]
+    return hidden[batch["read_row"], batch["read_col"]]
+
+
 class SingleTokenClozeHead(nn.Module):
     """Upstream's single-token cloze: logits of the label words, read at the <|startofpiece|> position.
 
-    batch: input_ids [B, L], position_ids [B, 2, L], sep [B] (= the sop index), verbalizer_ids [B, K].
+    batch: input_ids [B, L], position_ids [B, 2, L], sep [B] (= the sop index), verbalizer_ids [B, K]; or the
+    packed keys of `read_packed` with verbalizer_ids [B, K].
     returns [B, K] raw logits (softmax restricted to the label words happens in the loss).
     """
 
     def forward(self, model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
-        sep = batch["sep"]
-        hidden = model(batch["input_ids"], batch["position_ids"], sep=sep, output_logits=False).hidden_states
-        at_sop = hidden[torch.arange(hidden.shape[0], device=hidden.device), sep]  # [B, H]
+        if "read_row" in batch:
+            at_sop = read_packed(model, batch)  # [B, H], several examples per row (tasks.packing)
+        else:
+            sep = batch["sep"]
+            hidden = model(batch["input_ids"], batch["position_ids"], sep=sep, output_logits=False).hidden_states
+            at_sop = hidden[torch.arange(hidden.shape[0], device=hidden.device), sep]  # [B, H]
         words = model.word_embeddings.weight[batch["verbalizer_ids"]]  # [B, K, H]
         return torch.einsum("bh,bkh->bk", at_sop, words).float()  # [B, K]
 
@@ -141,7 +153,8 @@ class ClassificationHead(nn.Module):
     """The linear-head alternative to cloze (no --cloze-eval): the first token's final hidden state ->
     dense -> tanh -> dropout -> linear, as upstream's `pool_layer` / `multichoice_head`.
 
-    batch: input_ids [B, L], position_ids [B, 2, L], sep [B] (each sample's real length). Returns [B, num_labels].
+    batch: input_ids [B, L], position_ids [B, 2, L], sep [B] (each sample's real length), or the packed keys of
+    `read_packed`. Returns [B, num_labels].
     """
 
     def __init__(self, hidden_size: int, num_labels: int, dropout: float = 0.1):
@@ -151,8 +164,11 @@ class ClassificationHead(nn.Module):
         self.multichoice_head = nn.Linear(hidden_size, num_labels)
 
     def forward(self, model: GLMModel, batch: dict[str, Tensor]) -> Tensor:
-        hidden = model(batch["input_ids"], batch["position_ids"], sep=batch["sep"], output_logits=False).hidden_states
-        pooled = torch.tanh(self.pool_layer(hidden[:, 0]))  # [B, H], the <s> position
+        if "read_row" in batch:
+            first = read_packed(model, batch)  # [B, H], several examples per row (tasks.packing)
+        else:
+            first = model(batch["input_ids"], batch["position_ids"], sep=batch["sep"], output_logits=False).hidden_states[:, 0]
+        pooled = torch.tanh(self.pool_layer(first))  # [B, H], the <s> position
         return self.multichoice_head(self.dropout(pooled)).float()  # [B, num_labels]
 
 

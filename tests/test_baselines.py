@@ -32,7 +32,7 @@ GLM_ONLY_ARGS = {"pattern_id", "prompt", "allow_non_original", "list_prompts", "
                  "ptuning_v2", "pre_seq_len", "prefix_projection", "prefix_hidden_size", "peft", "lora", "lora_rank",
                  "lora_alpha", "lora_dropout", "lora_target_modules", "continuous_prompt", "num_prompt_tokens",
                  "prefix_prompt", "prompt_func", "freeze_transformer", "load_pretrained",
-                 "tokenizer_dir", "mask_id", "gelu", "max_position_embeddings", "mask_pad_token", "attention_dropout"}
+                 "tokenizer_dir", "mask_id", "gelu", "max_position_embeddings", "mask_pad_token", "attention_dropout", "pack_examples"}
 # THUDM/GLM's flags that only finetune_glm.py accepts (training/upstream_flags.py)
 GLM_ONLY_ARGS |= {dest(f.name) for f in UPSTREAM_FLAGS if f.status in ("checked", "accepted", "limited")}
 

@@ -202,7 +202,7 @@ def _classification(task: PreparedTask, cfg: TaskConfig, head: HeadConfig, token
                     prefix_prompt: tuple[int, int] | None = None) -> BuiltTask:
     built = build_classification_task(backbone, tokenizer, task.pvp if head.kind == "cloze" else None, task.labels,
                                       task.metrics, cfg.seq_length, head.kind, cfg.multi_token_layout, cfg.length_penalty,
-                                      head.output_dropout, prefix_prompt)
+                                      head.output_dropout, prefix_prompt, cfg.pack_examples)
     examples, subset = load_splits(task.processor, cfg.data.data_dir, cfg.train_subset)
     samples = {split: built.encode_all(exs, split) for split, exs in examples.items()}
     return BuiltTask(

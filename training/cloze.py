@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from model.glm import GLMModel
 from model.heads import ClassificationHead, MultiTokenClozeHead, SingleTokenClozeHead, check_scores, cloze_loss
 from model.tokenizer import GLMTokenizer
-from tasks import layout
+from tasks import layout, packing
 from tasks.base import PVP, InputExample
 from tasks.metrics import compute_metrics
 
@@ -99,9 +99,14 @@ def build_classification_task(
     length_penalty: float = 0.0,
     classifier_dropout: float = 0.1,
     prefix_prompt: tuple[int, int] | None = None,
+    pack_examples: bool = False,
 ) -> ClassificationTask:
     """`prefix_prompt` = (K, placeholder id): K continuous-prompt positions right after [CLS] of the linear head's
-    input (cloze patterns place their prompt tokens themselves, tasks.base.PVP.use_continuous_prompt)."""
+    input (cloze patterns place their prompt tokens themselves, tasks.base.PVP.use_continuous_prompt).
+    `pack_examples`: several examples per row of up to max_seq_length tokens (tasks.packing), same scores and
+    losses as one per row; for single-token cloze and the classifier head."""
+    if prefix_prompt and pack_examples:
+        raise SystemExit("--pack-examples with --prefix-prompt: packed rows have no single [CLS] to put the prompt after")
     pad = tokenizer.pad_id
     if head == "classifier":
         scorer: nn.Module = ClassificationHead(backbone.config.hidden_size, len(label_list), classifier_dropout)
@@ -109,12 +114,18 @@ def build_classification_task(
         encode = partial(layout.encode_classifier, tokenizer=tokenizer, label_list=label_list, max_seq_length=max_seq_length - k)
         if prefix_prompt:
             encode = partial(_with_prompt_after_cls, encode, *prefix_prompt)
-        collate = partial(layout.collate_classifier, pad_id=pad)
+        collate = (partial(packing.collate_packed_classifier, pad_id=pad, capacity=max_seq_length) if pack_examples
+                   else partial(layout.collate_classifier, pad_id=pad))
     elif head == "cloze":
         if pvp is None:
             raise ValueError("the cloze method needs a PVP (pattern)")
+        if pack_examples and pvp.is_multi_token:
+            raise ValueError("--pack-examples packs single-token cloze and classifier examples; this pattern has "
+                             "multi-token answers, which --multi-token-layout packed already packs per example")
         if not pvp.is_multi_token:
-            scorer, encode, collate = SingleTokenClozeHead(), layout.encode_single_token, layout.collate_single_token
+            scorer, encode = SingleTokenClozeHead(), layout.encode_single_token
+            collate = (partial(packing.collate_packed_single_token, capacity=max_seq_length) if pack_examples
+                       else layout.collate_single_token)
         elif multi_token_layout == "packed":
             scorer, encode, collate = MultiTokenClozeHead(length_penalty), layout.encode_packed, layout.collate_packed
         elif multi_token_layout == "rows":

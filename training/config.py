@@ -158,7 +158,12 @@ def add_training_flags(p: argparse.ArgumentParser) -> None:
                    help="accepted for THUDM/GLM's fragments (its loss-only validation batches); dev metrics always use all of dev")
     g.add_argument("--eval-epoch", type=int, default=1, help="dev evaluation every N epochs")
     g.add_argument("--log-interval", type=int, default=10)
-    g.add_argument("--num-threads", type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    g.add_argument("--num-threads", type=int, default=0,
+                   help="CPU threads for torch (0: OMP_NUM_THREADS if set, else the cores this process may use)")
+    g.add_argument("--length-buckets", type=int, default=0, metavar="W",
+                   help="sort every W consecutive batches of the seeded order by length, then shuffle the batches "
+                        "(seeded): less padding, same examples per epoch (0 = off)")
+    g.add_argument("--compile", action="store_true", help="torch.compile the transformer layers")
     g.add_argument("--deepspeed", action="store_true", help="train through deepspeed.initialize")
     g.add_argument("--deepspeed_config", "--deepspeed-config", dest="deepspeed_config", help="DeepSpeed JSON")
     g.add_argument("--local_rank", "--local-rank", dest="local_rank", type=int, default=int(os.environ.get("LOCAL_RANK", 0)),
@@ -216,6 +221,7 @@ class TaskConfig:
     wsc_negative: bool = False
     multi_token: bool = False
     train_fraction: float = 0.0  # a stratified share of train (0: all)
+    pack_examples: bool = False  # several short examples per row (tasks.packing)
 
     @property
     def train_subset(self) -> TrainSubset:
@@ -237,6 +243,7 @@ def task_config(a: argparse.Namespace) -> TaskConfig:
         multi_token_layout=getattr(a, "multi_token_layout", "packed"), few_shot=a.few_shot,
         loss_func=getattr(a, "loss_func", "cross_entropy"), wsc_negative=getattr(a, "wsc_negative", False),
         multi_token=getattr(a, "multi_token", False),
+        pack_examples=getattr(a, "pack_examples", False),
     )
     try:
         cfg.train_subset

@@ -30,6 +30,40 @@ def precision(args: argparse.Namespace) -> str:
     return "fp16" if args.fp16 else "bf16" if args.bf16 else "fp32"
 
 
+def default_threads(requested: int = 0) -> int:
+    """Torch's CPU threads: the requested number; else OMP_NUM_THREADS when set (a sweep running trials side by
+    side sets it to 1 for each); else the cores this process may run on, which on a shared or pinned machine is
+    fewer than torch's default (all physical cores) and so does not oversubscribe."""
+    if requested > 0:
+        return requested
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        allowed = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        allowed = os.cpu_count() or 1
+    import torch
+
+    return max(1, min(allowed, torch.get_num_threads()))
+
+
+def compile_layers(module: Any) -> int:
+    """torch.compile every transformer layer in place (nn.Module.compile keeps parameter names, so checkpoints
+    and trainable-parameter files are unchanged); returns how many layers were compiled."""
+    import torch
+
+    from model.glm import GLMBlock
+
+    layers = [m for m in module.modules() if isinstance(m, GLMBlock)]
+    if not layers:
+        raise SystemExit("--compile: the model has no GLM transformer layers to compile")
+    for layer in layers:
+        layer.compile(dynamic=None)
+    log.info("compiled %d transformer layers with torch.compile (torch %s)", len(layers), torch.__version__)
+    return len(layers)
+
+
 def setup_logging(run_path: Path | None) -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if run_path is not None:
@@ -104,8 +138,7 @@ def open_run(args: argparse.Namespace, experiment: str) -> RunContext:
     if threading.current_thread() is threading.main_thread():
         ctx.previous_sigterm = signal.signal(signal.SIGTERM, _terminate)
     setup_logging(rundir.path if rank == 0 else None)
-    if args.num_threads:
-        torch.set_num_threads(args.num_threads)
+    torch.set_num_threads(default_threads(args.num_threads))
     torch.manual_seed(args.seed)  # new parameters (heads, prefixes, extended position rows) are seeded too
     return ctx
 
@@ -158,7 +191,10 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
         seed=args.seed, eval_interval=args.eval_interval, eval_epoch=args.eval_epoch, log_interval=args.log_interval,
         precision=prec, validation_metric=args.validation_metric or built.validation_metric, metric_mode=built.metric_mode,
         save_interval=args.save_interval, keep_checkpoints=args.keep_checkpoints,
+        length_buckets=getattr(args, "length_buckets", 0),
     )
+    if getattr(args, "compile", False):
+        compile_layers(built.module)
     ds_config = None
     if args.deepspeed:
         from .ds import load_config, reconcile

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from model.peft import load_trainable, save_trainable
+from tasks.packing import bucketed_order, sample_length
 
 from .optim import build_optimizer, build_scheduler, total_steps
 from .resume import Checkpoints, Position
@@ -68,6 +69,7 @@ class TrainConfig:
     max_nonfinite_losses: int = 3
     save_interval: int = 0  # optimizer steps between resumable checkpoints; 0 = none
     keep_checkpoints: int = 2  # resumable checkpoints kept (the newest)
+    length_buckets: int = 0  # batches pooled and sorted by length before the seeded batch shuffle; 0 = off
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
@@ -189,7 +191,8 @@ class Trainer:
             self._dev(0, 0, save=False)  # nothing was trained: the parameters are the loaded ones
             return self.finish()
         total = total_steps(len(train_samples), cfg.batch_size, cfg.epochs, cfg.gradient_accumulation_steps, self.world_size)
-        optimizer = build_optimizer(self.module, cfg.lr, cfg.weight_decay, (cfg.adam_beta1, cfg.adam_beta2), cfg.adam_eps)
+        optimizer = build_optimizer(self.module, cfg.lr, cfg.weight_decay, (cfg.adam_beta1, cfg.adam_beta2), cfg.adam_eps,
+                                    fused=self.device.type == "cuda")
         scheduler = build_scheduler(optimizer, total, cfg.warmup, cfg.lr_decay_style, cfg.lr_decay_ratio)
         engine = None
         if self.deepspeed_config is not None:
@@ -211,6 +214,9 @@ class Trainer:
             if hasattr(train_samples, "set_epoch"):
                 train_samples.set_epoch(epoch)
             batches = epoch_batches(len(train_samples), cfg.batch_size, cfg.seed, epoch, self.rank, self.world_size)
+            if cfg.length_buckets:
+                lengths = [sample_length(s) for s in train_samples]
+                batches = bucketed_order(lengths, batches, cfg.length_buckets, cfg.seed, epoch)
             for done, indices in enumerate(batches, start=1):
                 if epoch == at.epoch and done <= at.batches_done:
                     continue  # consumed before the checkpoint this run resumed from

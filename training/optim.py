@@ -57,12 +57,14 @@ def lr_factor(step: int, total: int, warmup: int, style: str, ratio: float) -> f
 
 
 def build_optimizer(
-    modules, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8
+    modules, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+    fused: bool = False,
 ) -> torch.optim.AdamW:
+    """`fused`: torch's single-kernel AdamW (the same update; the trainer asks for it on CUDA)."""
     groups = param_groups(modules, weight_decay)
     if not groups:
         raise ValueError("no trainable parameters: everything is frozen")
-    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps)
+    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, fused=fused or None)
 
 
 def build_scheduler(optimizer, total: int, warmup_fraction: float, style: str, ratio: float):
