@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ROOT
 
-from training.upstream_flags import BY_NAME, SUPERGLUE_LAYER_FLAGS, UPSTREAM_FLAGS, flag_table_markdown
+from training.upstream_flags import BY_NAME, UPSTREAM_FLAGS, flag_table_markdown
 
 DEMO = ROOT / "data" / "demo"
 
@@ -281,8 +281,6 @@ def sample_value(flag) -> list[str]:
 @pytest.mark.parametrize("flag", UPSTREAM_FLAGS, ids=lambda f: f.name)
 def test_every_upstream_flag_is_accepted_or_rejected_with_a_reason(flag, capsys):
     p = parser()
-    if flag.name in SUPERGLUE_LAYER_FLAGS and flag.name not in p._option_string_actions:
-        pytest.skip(f"{flag.name} comes with the SuperGLUE task layer")
     assert flag.name in p._option_string_actions, flag.name
     argv = ["--task", "agnews", flag.name, *sample_value(flag)]
     if flag.status == "rejected":
@@ -434,25 +432,11 @@ def test_agnews_fragment_runs_unchanged(tmp_path, tiny):
     assert set(results["best"]["dev"]) == {"accuracy", "macro_f1"}
 
 
-def superglue_ready(task: str) -> None:
-    from tasks.registry import UnknownTaskError, resolve
-
-    try:
-        resolve(task)
-    except UnknownTaskError:
-        pytest.skip(f"--task {task} does not resolve yet (the SuperGLUE task layer registers it)")
-    known = parser()._option_string_actions
-    missing = [f for f in SUPERGLUE_LAYER_FLAGS if f not in known]
-    if missing:
-        pytest.skip(f"the SuperGLUE task layer's flags {missing} are not defined yet")
-
-
 @pytest.mark.parametrize("name", ["rte", pytest.param("cb", marks=pytest.mark.slow), pytest.param("copa", marks=pytest.mark.slow),
                                   pytest.param("wsc", marks=pytest.mark.slow), pytest.param("multirc", marks=pytest.mark.slow),
                                   pytest.param("record", marks=pytest.mark.slow)])
 def test_superglue_fragment_runs_unchanged(tmp_path, name, tiny):
     fragment = SUPERGLUE[name]
-    superglue_ready(fragment.split("TASK_NAME=")[1].split()[0])
     env = script_env(tmp_path, tiny)
     env["DATA_ROOT"] = str(DEMO / "superglue")
     proc = run_script("ds_finetune_superglue.sh", TINY_UPSTREAM_STYLE, fragment, tmp_path, *QUICK, env=env)

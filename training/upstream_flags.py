@@ -48,8 +48,6 @@ MEGATRON = "an option of upstream's Megatron-style training stack, which this to
 FP16_JSON = "dynamic loss scaling: set it in the DeepSpeed JSON's fp16 section (--deepspeed --deepspeed_config); without DeepSpeed, torch's GradScaler scales dynamically"
 LOAD_ONLY_PARAMS = "--load here restores only trained parameters, never optimizer, schedule or RNG state, which is what this asks for"
 SAMPLING = "used by upstream's interactive sampling scripts, not by fine-tuning; decoding here is beam search/greedy (--num-beams)"
-PROMPT_TUNING = "P-tuning's continuous prompts are not implemented; --ptuning-v2 (per-layer prefixes, --pre-seq-len) is the parameter-efficient method here"
-
 # Every flag of upstream's arguments.py (commit 4f61ed7), in its order, then DeepSpeed's.
 UPSTREAM_FLAGS: tuple[UpstreamFlag, ...] = (
     # model config
@@ -219,13 +217,13 @@ UPSTREAM_FLAGS: tuple[UpstreamFlag, ...] = (
     _f("--wsc-negative", "superglue", 0),
     _f("--overwrite", "same", 0, "replace a finished run of the same name"),
     _f("--no-validation", "rejected", 0, "dev evaluation selects the saved model; to skip model selection train with --eval-epoch larger than --epochs and evaluate with --load afterwards"),
-    _f("--continuous-prompt", "rejected", 0, PROMPT_TUNING),
-    _f("--num-prompt-tokens", "limited", 1, "only 0; " + PROMPT_TUNING, ("0",), int),
-    _f("--prompt-func", "rejected", 1, PROMPT_TUNING),
-    _f("--freeze-transformer", "rejected", 0, "use --ptuning-v2, which freezes the model and trains per-layer prefixes (and the head)"),
+    _f("--continuous-prompt", "same", 0, "P-tuning v1 / prompt tuning: continuous prompt tokens at the pattern's slots (docs/PEFT.md)"),
+    _f("--num-prompt-tokens", "same", 1, "continuous prompt tokens spread over the pattern's slots", type=int),
+    _f("--prompt-func", "same", 1, "the prompt encoder: lstm, mlp or none"),
+    _f("--freeze-transformer", "same", 0, "prompt tuning: the backbone stays frozen, only the prompt (and a head) train"),
     _f("--tune-prefix-layers", "rejected", 1, "use --ptuning-v2 (prefixes on every layer)"),
-    _f("--prefix-prompt", "limited", 1, "only 0; prefix tuning here is --ptuning-v2 --pre-seq-len N", ("0",), int),
-    _f("--prompt-init", "rejected", 0, PROMPT_TUNING),
+    _f("--prefix-prompt", "same", 1, "K continuous prompt tokens right after [CLS]", type=int),
+    _f("--prompt-init", "rejected", 0, "initialising the prompt from the pattern's words is not implemented; prompts start from the encoder's own initialisation"),
     _f("--mask-pad-token", "different", 0, "on by default here (source padding is excluded from attention); --no-mask-pad-token gives upstream's default layout"),
     # added by deepspeed.add_config_arguments
     _f("--deepspeed", "same", 0),
