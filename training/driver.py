@@ -15,9 +15,12 @@ import logging
 import os
 import platform
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .rundir import hyperparameters_of
 
 log = logging.getLogger("finetune")
 
@@ -116,18 +119,48 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
                               source=args.deepspeed_config or "default DeepSpeed config")
     record = config_record(cfg, ds_config)
     record.update(train=dataclasses.asdict(cfg), deepspeed=ds_config, versions=versions(), world_size=ctx.world_size)
+    identity = record.setdefault("identity", {})
+    identity["params"] = parameter_counts(built.module)
+    record["hyperparameters"] = hyperparameters_of(record.get("args", vars(args)), identity.get("peft"))
     ctx.rundir.write_config(record)
     log.info("run directory: %s", ctx.rundir.path)
     trainer = Trainer(built.module, cfg, ctx.rundir, built.evaluator(cfg.eval_batch_size, device), device, ds_config,
                       ctx.rank, ctx.world_size, resume=args.resume)
+    counter = TokenCounter(built.collate)
+    started = time.perf_counter()
     try:
-        results = trainer.fit(built.train_samples, built.collate)
+        results = trainer.fit(built.train_samples, counter)
     except BaseException as err:
         ctx.rundir.write_results(trainer.results("failed", error=f"{type(err).__name__}: {err}"))
         raise
+    # What the run cost, for the report's tables: seconds of training and test in this process (a resumed run
+    # counts its last part only) and the input positions (padding included) fed to the model in training.
+    results["cost"] = {"wall_s": round(time.perf_counter() - started, 3), "tokens_seen": counter.tokens,
+                       "resumed": bool(args.resume)}
+    ctx.rundir.write_results(results)
     if ctx.rank == 0:
         print(json.dumps({"run_dir": str(ctx.rundir.path), "best": results["best"], "test": results["test"]}, indent=2))
     return results
+
+
+def parameter_counts(module) -> dict[str, int]:
+    """Total and trainable parameters of the task module (a frozen backbone under PEFT counts as not trainable)."""
+    params = list(module.parameters())
+    return {"total": sum(p.numel() for p in params), "trainable": sum(p.numel() for p in params if p.requires_grad)}
+
+
+class TokenCounter:
+    """The collate function, counting the input positions of every training batch it builds."""
+
+    def __init__(self, collate: Callable):
+        self.collate, self.tokens = collate, 0
+
+    def __call__(self, samples):
+        batch = self.collate(samples)
+        ids = batch.get("input_ids") if isinstance(batch, dict) else None
+        if ids is not None and hasattr(ids, "numel"):
+            self.tokens += int(ids.numel())
+        return batch
 
 
 def command_line(argv: list[str] | None, script: str) -> list[str]:

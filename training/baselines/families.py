@@ -91,6 +91,9 @@ class BaselineSpec:
     label_smoothing: float
     eval_max_examples: int
     use_cache: bool
+    # promptsource tasks: the template whose rendered input (and target) the baseline reads
+    prompt: int | str | None = None
+    allow_non_original: bool = False
 
     @property
     def train_subset(self) -> TrainSubset:
