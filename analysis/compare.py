@@ -13,8 +13,8 @@ import numpy as np
 from training.rundir import read_predictions
 
 from .runs import Run, TaskData, best_per_method_and_prompt, method_name
-from .significance import Bootstrap, McNemar, bootstrap_interval, example_scores, mcnemar, paired_bootstrap, \
-    seed_mean_scores
+from .significance import Bootstrap, McNemar, aligned, bootstrap_interval, example_order, example_scores, mcnemar, \
+    paired_bootstrap, seed_mean_scores
 from .stats import SettingSummary, higher_is_better
 
 
@@ -79,7 +79,7 @@ def compare(data: TaskData, reference: str | None = None) -> Comparison:
         row = Row(method, prompt, summary, runs, {k: summary.setting.get(k) for k in axes})
         row.scores = _test_scores(runs, data.kind)
         if row.scores:
-            row.interval = bootstrap_interval(np.array(list(row.scores.values())))
+            row.interval = bootstrap_interval(np.array([row.scores[k] for k in sorted(row.scores, key=example_order)]))
         rows.append(row)
     note = ""
     ref = None
@@ -100,14 +100,10 @@ def compare(data: TaskData, reference: str | None = None) -> Comparison:
         for row in rows:
             if row is ref or not row.scores:
                 continue
-            a, b = _aligned(row.scores, ref.scores)
+            a, b = aligned(row.scores, ref.scores)
             if len(a):
                 row.versus = paired_bootstrap(a, b)
                 if data.kind != "generation":
                     row.mcnemar = mcnemar(a, b)
     return Comparison(data, rows, ref, note)
 
-
-def _aligned(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray]:
-    keys = sorted(set(a) & set(b), key=repr)
-    return np.array([a[k] for k in keys]), np.array([b[k] for k in keys])

@@ -20,7 +20,7 @@ from .findings import findings
 from .plots import PLOTS, SkipPlot, safe_name
 from .runs import Run, TaskData, find_run_dirs, load_runs, method_name, reported_test_metrics, task_data
 from .sensitivity import method_sensitivity, prompt_spread
-from .significance import paired_bootstrap
+from .significance import aligned, paired_bootstrap
 from .stats import higher_is_better, summarize
 from .sweep import key_rank
 from .tables import Interval, Score, Style, last_line, markdown_table, setting_label, write_tables
@@ -211,10 +211,8 @@ def write_runs_csv(runs: Sequence[Run], path: Path) -> None:
 
 def contrast(a: Row, b: Row):
     """Paired bootstrap of row a minus row b on their aligned test examples (None without predictions)."""
-    keys = sorted(set(a.scores) & set(b.scores), key=repr)
-    if not keys:
-        return None
-    return paired_bootstrap(np.array([a.scores[k] for k in keys]), np.array([b.scores[k] for k in keys]))
+    x, y = aligned(a.scores, b.scores)
+    return paired_bootstrap(x, y) if len(x) else None
 
 
 def write_report(patterns: Sequence[str], out: Path, reference: str | None = None) -> Path:

@@ -221,9 +221,12 @@ def task_data(task: str, runs: list[Run]) -> TaskData:
     if missing:
         raise RunDirError(f"data set {task!r}: {missing[0].path} has no dev {metric!r}, which the other runs select "
                           f"by; report them separately")
-    with_args = [r for r in runs if r.has_args]
-    varying = {k for r in with_args for k in r.values
-               if len({repr(o.values.get(k)) for o in with_args}) > 1}
+    # An axis is what varies among one method's runs: a hyperparameter that only differs between methods (the
+    # linear head's dropout, a baseline's own default) is part of what the method is, not a grid dimension.
+    varying: set[str] = set()
+    for method in {r.values["method"] for r in runs if r.has_args}:
+        own = [r for r in runs if r.has_args and r.values["method"] == method]
+        varying |= {k for r in own for k in r.values if len({repr(o.values.get(k)) for o in own}) > 1}
     keys = ["method", "prompt", *sorted(varying - {"method", "prompt"}, key=key_rank)]
     kinds = {r.kind for r in runs if r.kind}
     kind = "generation" if "generation" in kinds or any("rouge" in m for m in chosen) else "classification"

@@ -65,8 +65,14 @@ def seed_mean_scores(per_seed: Sequence[Mapping[Any, float]]) -> dict[Any, float
     return {k: float(np.mean([s[k] for s in per_seed])) for k in common}
 
 
+def example_order(key: Any) -> tuple:
+    """Examples in idx order (numbers numerically), so that a resample is reproducible from the files."""
+    return (0, key, "") if isinstance(key, int | float) and not isinstance(key, bool) else (1, 0, repr(key))
+
+
 def aligned(a: Mapping[Any, float], b: Mapping[Any, float]) -> tuple[np.ndarray, np.ndarray]:
-    keys = sorted(set(a) & set(b), key=repr)
+    """The two rows' scores on the examples both scored, in idx order."""
+    keys = sorted(set(a) & set(b), key=example_order)
     return np.array([a[k] for k in keys], dtype=float), np.array([b[k] for k in keys], dtype=float)
 
 
