@@ -75,8 +75,10 @@ def compare(data: TaskData, reference: str | None = None) -> Comparison:
     for summary in best_per_method_and_prompt(data):
         method, prompt = summary.setting["method"], summary.setting["prompt"]
         runs = data.by_name(summary.runs)
-        axes = [k for k in data.axes(method) if k != "prompt"]
-        row = Row(method, prompt, summary, runs, {k: summary.setting.get(k) for k in axes})
+        # every grid dimension that applies to the method, swept for it or not (a baseline's fixed lr is shown)
+        shown = {k: summary.setting[k] for k in data.keys if k not in ("method", "prompt")
+                 and summary.setting.get(k) is not None}
+        row = Row(method, prompt, summary, runs, shown)
         row.scores = _test_scores(runs, data.kind)
         if row.scores:
             row.interval = bootstrap_interval(np.array([row.scores[k] for k in sorted(row.scores, key=example_order)]))

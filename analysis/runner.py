@@ -11,6 +11,7 @@ import logging
 import os
 import queue
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from tqdm import tqdm
 
 from training.rundir import RunDirError, assess, mark_failed, read_json, write_json
 
+from .stats import Outcome, best_setting
 from .sweep import Scalar, SpecError, Sweep, Trial
 
 log = logging.getLogger("grid_search")
@@ -196,6 +198,7 @@ def run_sweep(sweep: Sweep, slots: Sequence[Slot] = (Slot(),)) -> dict[str, Tria
         with lock:
             records[trial.trial_id] = record
             save()
+            prune_checkpoints(sweep, records)
             progress.update()
 
     pool = ThreadPoolExecutor(max_workers=len(slots))
@@ -206,3 +209,32 @@ def run_sweep(sweep: Sweep, slots: Sequence[Slot] = (Slot(),)) -> dict[str, Tria
         pool.shutdown(wait=True, cancel_futures=True)
         progress.close()
     return records
+
+
+def prune_checkpoints(sweep: Sweep, records: dict[str, TrialRecord]) -> list[Path]:
+    """Apply the spec's keep_best after a trial: `trial` keeps every trial's best/ (the drivers' default),
+    `none` deletes best/ of every finished trial (predictions and results stay), `sweep` keeps best/ only for
+    the trials of the best setting so far (by mean dev metric over seeds). With `sweep`, a setting that only
+    becomes the best later has lost the checkpoints of its seeds that finished while it was not; the
+    predictions, which the report reads, are never deleted. Returns the folders deleted."""
+    if sweep.keep_best == "trial":
+        return []
+    finished = {tid: r for tid, r in records.items() if r.status in ("finished", "diverged")}
+    keep: set[str] = set()
+    if sweep.keep_best == "sweep":
+        metrics = sorted({r.validation_metric for r in finished.values() if r.validation_metric})
+        if metrics:
+            outcomes = [Outcome(name=tid, setting=tuple(sorted((k, repr(v)) for k, v in r.params.items()
+                                                                if k != "seed")),
+                                seed=r.params.get("seed"), status=r.status, dev=r.dev or {}, test=r.test)
+                        for tid, r in finished.items()]
+            best = best_setting(outcomes, metrics[0])
+            keep = set(best.runs) if best else set()
+    deleted = []
+    for tid, record in finished.items():
+        folder = Path(record.run_dir) / "best"
+        if tid not in keep and folder.is_dir():
+            shutil.rmtree(folder)
+            deleted.append(folder)
+            log.info("keep_best %s: deleted %s", sweep.keep_best, folder)
+    return deleted
