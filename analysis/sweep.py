@@ -20,7 +20,9 @@ import yaml
 Scalar = str | int | float | bool
 
 SPEC_KEYS = ("name", "description", "save_dir", "command", "base_args", "grid", "zip", "keep_best")
-KEEP_BEST = ("trial", "sweep", "none")  # which trials keep best/: every one, the sweep's best setting's, none
+KEEP_BEST = ("trial", "sweep", "none")
+# A zip group's `_label` names its points in trial ids (instead of every key's value) and is passed to no driver.
+LABEL = "_label"  # which trials keep best/: every one, the sweep's best setting's, none
 DEFAULT_COMMAND = ("{launcher}", "finetune_glm.py", "{base_args}", "{trial_args}",
                    "--experiment-name", "{experiment}", "--save-dir", "{save_dir}")
 # Trial-id components in this order (then any other key alphabetically, the seed last), so that an id does
@@ -137,12 +139,12 @@ def _id_value(value: Scalar) -> str:
 
 def key_rank(key: str) -> tuple:
     """Sort key for hyperparameter names: the ID_ORDER names first, then the rest alphabetically, seed last."""
-    return (key == "seed", key not in ID_ORDER, list(ID_ORDER).index(key) if key in ID_ORDER else 0, key)
+    return (key != LABEL, key == "seed", key not in ID_ORDER, list(ID_ORDER).index(key) if key in ID_ORDER else 0, key)
 
 
 def trial_id(params: Mapping[str, Scalar]) -> str:
     """A short name such as `lr1e-05-bs8-ep3-p0-s1234`, the same whatever order the spec lists its keys."""
-    short = {**ID_ORDER, "seed": "s"}
+    short = {**ID_ORDER, "seed": "s", LABEL: ""}
     return "-".join(f"{short.get(k, k)}{_id_value(params[k])}" for k in sorted(params, key=key_rank))
 
 
@@ -230,9 +232,13 @@ def build_sweep(spec: Mapping[str, Any], source: str, *, overrides: Mapping[str,
         for (keys, rows), row in zip(groups, combo[len(dests):]):
             params.update({dest: value for (dest, _), value in zip(keys, rows[row])})
         ordered = sorted(params)
-        args = tuple(tok for d in ordered if d not in in_command and params[d] is not None
+        args = tuple(tok for d in ordered if d not in in_command and params[d] is not None and d != LABEL
                      for tok in flag_tokens(d, every[d], params[d]))
-        trials.append(Trial(trial_id({k: v for k, v in params.items() if v is not None}), params, args))
+        named = {k: v for k, v in params.items() if v is not None}
+        for keys, _ in groups:  # a group with a _label is named by it alone in the trial id
+            if any(dest == LABEL for dest, _ in keys):
+                named = {k: v for k, v in named.items() if k == LABEL or k not in {d for d, _ in keys}}
+        trials.append(Trial(trial_id(named), params, args))
     trials.sort(key=lambda t: _order_key(t.params, axes, groups))
     ids = [t.trial_id for t in trials]
     clashes = sorted({i for i in ids if ids.count(i) > 1})

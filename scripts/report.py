@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the row significance is tested against (default: the best row on dev)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
     try:
         report = write_report(args.paths, args.out or default_out(args.paths[0]), args.reference)
     except (RunDirError, ValueError) as exc:
