@@ -117,8 +117,8 @@ def plot_heatmap(data: TaskData, folder: Path) -> list[Path]:
     vmin, vmax = np.nanmin(values), np.nanmax(values)
     cols = min(3, len(tables))
     rows_n = int(np.ceil(len(tables) / cols))
-    fig, axes = plt.subplots(rows_n, cols, figsize=(TWO_COLUMNS if cols > 1 else ONE_COLUMN, 1.9 * rows_n + 0.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(TWO_COLUMNS if cols > 1 else ONE_COLUMN, 2.0 * rows_n + 0.6),
+                             squeeze=False, layout="constrained")
     image = None
     for ax, (method, prompt, mean, n, others) in zip(axes.ravel(), tables):
         grid = mean.to_numpy(dtype=float)
@@ -157,7 +157,9 @@ def plot_sensitivity(data: TaskData, folder: Path) -> list[Path]:
         for axis in axes:
             held = [s for s in ranked if all(s.setting[k] == best.setting[k] for k in axes if k != axis)]
             if len(held) > 1:
-                per_axis.setdefault(axis, []).append((method, held))
+                prompt = best.setting.get("prompt", "-")
+                label = method_name(method) + ("" if axis == "prompt" or prompt == "-" else f" · {prompt}")
+                per_axis.setdefault(axis, []).append((label, held))
     if not per_axis:
         raise SkipPlot("no hyperparameter takes two values within a method among the finished runs")
     paths = []
@@ -174,7 +176,7 @@ def plot_sensitivity(data: TaskData, folder: Path) -> list[Path]:
             mean = [s.dev[data.metric].mean for s in held]
             std = [s.dev[data.metric].std for s in held]
             ax.errorbar(x, mean, yerr=std, marker="o", markersize=3, capsize=2, color=f"C{k}",
-                        linestyle="-" if numeric else "none", label=method_name(method))
+                        linestyle="-" if numeric else "none", label=method)
             for xi, yi, s in zip(x, mean, held):
                 ax.annotate(f"n={len(s.seeds)}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=5)
         if log_scale:
@@ -186,6 +188,7 @@ def plot_sensitivity(data: TaskData, folder: Path) -> list[Path]:
         else:
             ax.set_xticks(range(len(values)), [str(v) for v in values], rotation=30 if len(values) > 2 else 0)
             ax.set_xlim(-0.5, len(values) - 0.5)
+        ax.margins(x=0.12)
         ax.set_xlabel(_label(axis, log_scale))
         ax.set_ylabel(f"dev {data.metric}")
         ax.set_title(f"{data.task}: {AXIS_LABELS.get(axis, axis)}, other axes at each method's best\n"
