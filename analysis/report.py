@@ -256,6 +256,9 @@ def write_report(patterns: Sequence[str], out: Path, reference: str | None = Non
         if texts:
             page += ["### Prompts", ""] + [f"- `{name}`: `{' '.join(text.split())}`" for name, text in
                                           sorted(texts.items())] + [""]
+            rows = [[name, " ".join(text.split())] for name, text in sorted(texts.items())]
+            write_tables(paper / f"{safe_name(dataset)}_templates", ["prompt", "template"], rows,
+                         f"{dataset}: the prompts (templates) of the runs.", style)
         page += ["### Plots", ""]
         for title, plot in PLOTS.items():
             try:

@@ -412,6 +412,10 @@ def test_a_cloze_eval_axis_compares_the_linear_head_in_the_report(fake, tmp_path
     summary = summarize_sweep(sweep, out)
     assert summary["best"]["setting"] == {"cloze_eval": True}
     assert summary["best"]["dev"]["accuracy"]["mean"] == pytest.approx(0.695)  # 0.5 + 0.1 + 0.08 + 0.015
+    per_method = summary["best_per_method"]  # by the runs' identity, not by the swept flag
+    assert sorted(per_method) == ["classifier", "cloze"]
+    assert per_method["classifier"]["dev"]["accuracy"]["mean"] == pytest.approx(0.595)
+    assert "## Best setting per method" in (sweep.folder / "summary.md").read_text()
 
     report = write_report([str(sweep.folder)], tmp_path / "report")
     folder = report.parent / "fake"

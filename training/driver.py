@@ -119,9 +119,10 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
                               source=args.deepspeed_config or "default DeepSpeed config")
     record = config_record(cfg, ds_config)
     record.update(train=dataclasses.asdict(cfg), deepspeed=ds_config, versions=versions(), world_size=ctx.world_size)
-    identity = record.setdefault("identity", {})
-    identity["params"] = parameter_counts(built.module)
-    record["hyperparameters"] = hyperparameters_of(record.get("args", vars(args)), identity.get("peft"))
+    identity = record.get("identity")
+    if identity is not None:  # fine-tuning drivers; pretraining records no identity
+        identity["params"] = parameter_counts(built.module)
+    record["hyperparameters"] = hyperparameters_of(record.get("args", vars(args)), (identity or {}).get("peft"))
     ctx.rundir.write_config(record)
     log.info("run directory: %s", ctx.rundir.path)
     trainer = Trainer(built.module, cfg, ctx.rundir, built.evaluator(cfg.eval_batch_size, device), device, ds_config,
