@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from training.rundir import RunDirError, assess, mark_failed, read_json, write_json
 
-from .stats import Outcome, best_setting
+from .stats import higher_is_better
 from .sweep import Scalar, SpecError, Sweep, Trial
 
 log = logging.getLogger("grid_search")
@@ -213,27 +213,37 @@ def run_sweep(sweep: Sweep, slots: Sequence[Slot] = (Slot(),)) -> dict[str, Tria
 
 def prune_checkpoints(sweep: Sweep, records: dict[str, TrialRecord]) -> list[Path]:
     """Apply the spec's keep_best after a trial: `trial` keeps every trial's best/ (the drivers' default),
-    `none` deletes best/ of every finished trial (predictions and results stay), `sweep` keeps best/ only for
-    the trials of the best setting so far (by mean dev metric over seeds). With `sweep`, a setting that only
-    becomes the best later has lost the checkpoints of its seeds that finished while it was not; the
-    predictions, which the report reads, are never deleted. Returns the folders deleted."""
+    `none` deletes best/ of every finished trial (predictions and results stay), `sweep` deletes best/ of the
+    trials of every complete setting (all its seeds run) whose mean dev metric is strictly worse than the best
+    complete setting's. A complete setting's mean no longer changes, so the setting that is best at the end
+    keeps all its checkpoints; incomplete and tied settings keep theirs until they lose. Returns the folders
+    deleted."""
     if sweep.keep_best == "trial":
         return []
-    finished = {tid: r for tid, r in records.items() if r.status in ("finished", "diverged")}
-    keep: set[str] = set()
+    done = {tid: r for tid, r in records.items() if r.status in ("finished", "diverged")}
+    doomed = set(done)
     if sweep.keep_best == "sweep":
-        metrics = sorted({r.validation_metric for r in finished.values() if r.validation_metric})
-        if metrics:
-            outcomes = [Outcome(name=tid, setting=tuple(sorted((k, repr(v)) for k, v in r.params.items()
-                                                                if k != "seed")),
-                                seed=r.params.get("seed"), status=r.status, dev=r.dev or {}, test=r.test)
-                        for tid, r in finished.items()]
-            best = best_setting(outcomes, metrics[0])
-            keep = set(best.runs) if best else set()
+        doomed = set()
+        settings: dict[str, list[str]] = {}
+        for trial in sweep.trials:
+            settings.setdefault(repr(sorted(trial.setting.items(), key=repr)), []).append(trial.trial_id)
+        complete = [ids for ids in settings.values() if all(i in records for i in ids)]
+        metrics = sorted({r.validation_metric for r in done.values() if r.validation_metric})
+        means = {}
+        for ids in complete:
+            values = [done[i].dev[metrics[0]] for i in ids if i in done and done[i].status == "finished"
+                      and done[i].dev and isinstance(done[i].dev.get(metrics[0]), int | float)] if metrics else []
+            if values:
+                means[tuple(ids)] = sum(values) / len(values)
+        if means:
+            sign = 1 if higher_is_better(metrics[0]) else -1
+            best = max(sign * m for m in means.values())
+            doomed = {i for ids, m in means.items() if sign * m < best for i in ids}
+            doomed |= {i for ids in complete if tuple(ids) not in means for i in ids}  # no finished seed at all
     deleted = []
-    for tid, record in finished.items():
-        folder = Path(record.run_dir) / "best"
-        if tid not in keep and folder.is_dir():
+    for tid in sorted(doomed & set(done)):
+        folder = Path(done[tid].run_dir) / "best"
+        if folder.is_dir():
             shutil.rmtree(folder)
             deleted.append(folder)
             log.info("keep_best %s: deleted %s", sweep.keep_best, folder)

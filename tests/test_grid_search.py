@@ -489,6 +489,8 @@ def test_keep_best_prunes_checkpoints_of_all_but_the_sweeps_best_setting(fake, t
     out = run_sweep(sweep)
     for trial in sweep.trials:  # the fake driver writes no checkpoint; give each finished trial one
         (sweep.run_dir(trial) / "best").mkdir(exist_ok=True)
+    partial = {k: v for k, v in out.items() if k != "lr0.0002-s2"}  # the best setting has one seed to go
+    assert prune_checkpoints(sweep, partial) == [], "an incomplete setting is not judged yet"
     prune_checkpoints(sweep, out)
     kept = sorted(t.trial_id for t in sweep.trials if (sweep.run_dir(t) / "best").is_dir())
     assert kept == ["lr0.0002-s1", "lr0.0002-s2"]  # dev grows with lr
