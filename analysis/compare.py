@@ -62,8 +62,9 @@ class Comparison:
         return max(ranked, key=lambda r: sign * getattr(r.summary, split)[metric].mean) if ranked else None
 
 
-def _test_scores(runs: list[Run], kind: str) -> dict[Any, float]:
-    per_seed = [example_scores(read_predictions(r.path, "test"), kind) for r in runs]
+def _test_scores(runs: list[Run], kind: str, factor: float = 1.0) -> dict[Any, float]:
+    per_seed = [{k: factor * v for k, v in example_scores(read_predictions(r.path, "test"), kind).items()}
+                for r in runs]
     per_seed = [s for s in per_seed if s]
     return seed_mean_scores(per_seed) if len(per_seed) == len(runs) else {}
 
@@ -72,6 +73,8 @@ def compare(data: TaskData, reference: str | None = None) -> Comparison:
     """The comparison rows of a data set. `reference` names a row (`method` or `method:prompt`); by default the
     row with the best mean dev metric is the reference (so the test comparison is not chosen on test)."""
     rows = []
+    # per-example ROUGE-L F1 is a fraction; on the scale of the runs' own ROUGE (0-100) when they use that one
+    factor = 100.0 if data.kind == "generation" and any(float(r.dev[data.metric]) > 1 for r in data.finished) else 1.0
     for summary in best_per_method_and_prompt(data):
         method, prompt = summary.setting["method"], summary.setting["prompt"]
         runs = data.by_name(summary.runs)
@@ -79,7 +82,7 @@ def compare(data: TaskData, reference: str | None = None) -> Comparison:
         shown = {k: summary.setting[k] for k in data.keys if k not in ("method", "prompt")
                  and summary.setting.get(k) is not None}
         row = Row(method, prompt, summary, runs, shown)
-        row.scores = _test_scores(runs, data.kind)
+        row.scores = _test_scores(runs, data.kind, factor)
         if row.scores:
             row.interval = bootstrap_interval(np.array([row.scores[k] for k in sorted(row.scores, key=example_order)]))
         rows.append(row)

@@ -10,6 +10,7 @@ from .compare import Comparison, Row
 from .runs import method_name
 from .sensitivity import prompt_spread
 from .significance import Bootstrap
+from .stats import higher_is_better
 from .tables import Style
 
 
@@ -31,7 +32,7 @@ def _delta(b: Bootstrap | None, style: Style, alpha: float) -> str:
         return "no aligned test predictions, not tested"
     verdict = "significant" if b.p < alpha else "not significant"
     return (f"Δ = {style.number(b.delta)}, 95% CI [{style.number(b.low)}, {style.number(b.high)}], "
-            f"p = {b.p:.3f}, {verdict} (paired bootstrap over {b.n} test examples)")
+            f"p {'< 0.001' if b.p < 0.001 else f'= {b.p:.3f}'}, {verdict} (paired bootstrap over {b.n} test examples)")
 
 
 def findings(comp: Comparison, style: Style, contrast: Callable[[Row, Row], Bootstrap | None],
@@ -52,8 +53,11 @@ def findings(comp: Comparison, style: Style, contrast: Callable[[Row, Row], Boot
         spread = prompt_spread(data, method)
         if spread is None:
             continue
-        order = sorted(zip(spread.dev, spread.prompts))
-        seeds = (f"; the dev-best prompt is best on test in {spread.best_per_seed.count(order[-1][1])} of "
+        sign = 1 if higher_is_better(metric) else -1
+        best = max(spread.prompts, key=lambda p: sign * spread.dev[spread.prompts.index(p)])  # first of ties
+        worst = min(spread.prompts, key=lambda p: sign * spread.dev[spread.prompts.index(p)])
+        order = [(spread.dev[spread.prompts.index(worst)], worst), (spread.dev[spread.prompts.index(best)], best)]
+        seeds = (f"; the dev-best prompt is best on test in {spread.best_per_seed.count(best)} of "
                  f"{len(spread.seeds)} seeds, Kendall τ between seeds {spread.tau:.2f}"
                  if spread.seeds and spread.tau is not None else "")
         noise = f" against a mean seed std of {style.number(spread.seed_std)}" if spread.seed_std is not None else ""
