@@ -59,8 +59,9 @@ def safe_name(text: Any) -> str:
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path.with_suffix(".png"), dpi=DPI)
-    fig.savefig(path.with_suffix(".pdf"))
+    # tight: long method names and titles are never clipped (the width grows a little past the nominal size)
+    fig.savefig(path.with_suffix(".png"), dpi=DPI, bbox_inches="tight")
+    fig.savefig(path.with_suffix(".pdf"), bbox_inches="tight")
     plt.close(fig)
     return path.with_suffix(".png")
 
@@ -167,7 +168,7 @@ def plot_sensitivity(data: TaskData, folder: Path) -> list[Path]:
         values = sorted({s.setting[axis] for _, held in lines for s in held}, key=lambda v: (str(type(v)), v))
         numeric = _is_numeric(values)
         log_scale = _log_axis(axis, values)
-        fig, ax = plt.subplots(figsize=(ONE_COLUMN, 2.4))
+        fig, ax = plt.subplots(figsize=(ONE_COLUMN, 2.4 + 0.15 * len(lines)))
         for k, (method, held) in enumerate(lines):
             held = sorted(held, key=lambda s: values.index(s.setting[axis]))
             x = np.array([s.setting[axis] if numeric else values.index(s.setting[axis]) for s in held], dtype=float)
@@ -178,7 +179,8 @@ def plot_sensitivity(data: TaskData, folder: Path) -> list[Path]:
             ax.errorbar(x, mean, yerr=std, marker="o", markersize=3, capsize=2, color=f"C{k}",
                         linestyle="-" if numeric else "none", label=method)
             for xi, yi, s in zip(x, mean, held):
-                ax.annotate(f"n={len(s.seeds)}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=5)
+                ax.annotate(f"n={len(s.seeds)}", (xi, yi), textcoords="offset points", xytext=(3, -7 + 10 * (k % 2)),
+                            fontsize=4.5, color=f"C{k}")
         if log_scale:
             ax.set_xscale("log")
         if numeric:
@@ -194,8 +196,13 @@ def plot_sensitivity(data: TaskData, folder: Path) -> list[Path]:
         ax.set_title(f"{data.task}: {AXIS_LABELS.get(axis, axis)}, other axes at each method's best\n"
                      "mean ± seed std at fixed settings")
         ax.grid(alpha=0.3)
-        ax.legend(loc="best")
-        paths.append(_save(fig, folder / f"sensitivity_{safe_name(axis)}"))
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2 if len(lines) > 1 else 1,
+                   frameon=False)  # below the panel: never over the points
+        fig.tight_layout(rect=(0, 0.07 * ((len(lines) + 1) // 2) + 0.02, 1, 1))
+        fig.savefig(folder / f"sensitivity_{safe_name(axis)}.png", dpi=DPI, bbox_inches="tight")
+        fig.savefig(folder / f"sensitivity_{safe_name(axis)}.pdf", bbox_inches="tight")
+        plt.close(fig)
+        paths.append(folder / f"sensitivity_{safe_name(axis)}.png")
     return paths
 
 
@@ -225,6 +232,8 @@ def plot_prompts(data: TaskData, folder: Path) -> list[Path]:
                         ha="center", fontsize=5)
     low, high = min(everything), max(everything)
     margin = max(0.1 * (high - low), 1e-3)
+    if all(0 <= v <= 1 for v in everything):  # a fraction: no axis room beyond 1 but what the legend needs
+        high = min(high, 1.0)
     ax.set_ylim(low - margin, high + 2.5 * margin)
     labels = [f"{method_name(s.setting['method'])}\n"
               + ("(no prompt)" if s.setting["prompt"] == "-" else str(s.setting["prompt"])) for s in best]
@@ -256,8 +265,8 @@ def plot_comparison(data: TaskData, folder: Path) -> list[Path]:
                     ha="center")
     ax.set_yticks(y, [r.label + ("" if r.prompt == "-" else f" · {r.prompt}") for r in rows])
     ax.set_xlabel(f"test {data.metric}")
-    band = "; band: 95% CI over test examples" if data.kind != "generation" else ""
-    ax.set_title(f"{data.task}: best setting per row\ndot ± seed std{band}")
+    band = "\nband: 95% CI over test examples" if data.kind != "generation" else ""
+    ax.set_title(f"{data.task}: test {data.metric}\ndot ± seed std{band}")
     ax.grid(axis="x", alpha=0.3)
     return [_save(fig, folder / "comparison")]
 
@@ -289,7 +298,8 @@ def plot_learning_curves(data: TaskData, folder: Path) -> list[Path]:
             ax.grid(alpha=0.3)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend()
-        shown = setting_label(summary.setting, ("method",))
+        shown = setting_label(summary.setting, ("method",) if summary.setting.get("prompt") != "-" else
+                              ("method", "prompt"))
         fig.suptitle(f"{data.task}, {method_name(method)} at {shown}", fontsize=7)
         paths.append(_save(fig, folder / f"learning_curves_{safe_name(method)}"))
     if not paths:
