@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--hidden-dropout", type=float, help="override all dropout probabilities of the backbone")
     g.add_argument("--output-dropout", type=float, help="dropout of the linear head (default: the checkpoint's)")
     g.add_argument("--checkpoint-activations", action="store_true", help="recompute layers in backward to save memory")
-    add_task_flags(p)
+    g = add_task_flags(p)
+    g.add_argument("--prompt", help="promptsource tasks: the template (name or id) whose rendered text is the input (default 0)")
+    g.add_argument("--allow-non-original", action="store_true", help="allow promptsource templates not marked original_task")
     add_generation_flags(p)
     add_training_flags(p)
     return p
@@ -73,10 +75,15 @@ def main(argv: list[str] | None = None) -> dict:
     precision(args)  # rejects --fp16 with --bf16 before anything is loaded
 
 
-    from training.baselines import BASELINES, BaselineSpec, build_baseline, task_family
+    from tasks.registry import DataOptions, PromptChoiceError
+    from training.baselines import BASELINES, BaselineSpec, build_baseline, prepare_task, task_family
 
     baseline = BASELINES[args.baseline]
-    family = task_family(args.task)
+    try:
+        family = task_family(args.task, DataOptions(args.data_dir, args.dev_fraction, args.data_seed), args.prompt,
+                             args.allow_non_original)
+    except PromptChoiceError as err:
+        raise SystemExit(str(err)) from None
     method = baseline.method(family)  # a task the baseline cannot do stops here, before any file is written
     prefix = args.source_prefix if args.source_prefix is not None else baseline.source_prefix.format(task=args.task)
     spec = BaselineSpec(
@@ -89,13 +96,15 @@ def main(argv: list[str] | None = None) -> dict:
         num_beams=args.num_beams, no_repeat_ngram_size=args.no_repeat_ngram_size, label_smoothing=args.label_smoothing,
         eval_max_examples=args.eval_max_examples, use_cache=not args.no_cache,
         few_superglue=args.few_superglue, loss_func=args.loss_func, train_fraction=args.train_fraction,
-        test_fraction=args.test_fraction,
+        test_fraction=args.test_fraction, prompt=args.prompt, allow_non_original=args.allow_non_original,
     )
     schema_flags = [f for f, v in (("--field-map", args.field_map), ("--label-names", args.label_names),
                                    ("--template-label-names", args.template_label_names),
                                    ("--skip-uncovered", args.skip_uncovered)) if v]
-    if schema_flags:  # promptsource-only flags: refused rather than ignored
-        raise SystemExit(f"{', '.join(schema_flags)}: promptsource task options; the baseline driver runs hand-written tasks")
+    if schema_flags:  # refused rather than ignored
+        raise SystemExit(f"{', '.join(schema_flags)}: schema-mapping options of the GLM driver (finetune_glm.py); the "
+                         "baseline driver reads promptsource data in the data set's own field names and label order")
+    prompt_record = prepare_task(spec).prompt if args.task.lower().startswith("promptsource:") else None
 
     ctx = open_run(args, args.experiment_name or default_experiment_name(args, method))
     built = build_baseline(spec)
@@ -105,7 +114,8 @@ def main(argv: list[str] | None = None) -> dict:
             "args": {**vars(args), "method": method, "experiment_name": ctx.experiment,
                      "model_name_or_path": spec.model_name_or_path, "source_prefix": prefix},
             "identity": {**identity(baseline.name, head_of(method, family), "none", label=method), "task": args.task,
-                         "kind": "generation" if family == "seq2seq" else "classification"},
+                         "kind": "generation" if family == "seq2seq" else "classification",
+                         "model": spec.model_name_or_path, "prompt": prompt_record},
             "command": command_line(argv, "finetune_baseline.py"),
             "model": built.module.model.config.to_dict(),
             "data": built.data_record,

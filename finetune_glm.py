@@ -322,7 +322,8 @@ def main(argv: list[str] | None = None) -> dict | None:
     def config_record(cfg, ds_config) -> dict:
         return {
             "args": {**vars(args), "method": identity["method"], "experiment_name": ctx.experiment, "load_pretrained": checkpoint},
-            "identity": {**identity, "task": task.name, "kind": task.kind, "prompt": task.prompt},
+            "identity": {**identity, "task": task.name, "kind": task.kind, "prompt": task.prompt,
+                         "model": checkpoint},
             "command": command_line(argv, "finetune_glm.py"),
             "model": dataclasses.asdict(backbone.config),
             "data": built.data_record,

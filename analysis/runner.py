@@ -19,6 +19,7 @@ import logging
 import os
 import queue
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from tqdm import tqdm
 
 from training.rundir import RunDirError, assess, mark_failed, read_json, write_json
 
+from .stats import higher_is_better
 from .sweep import Scalar, SpecError, Sweep, Trial
 
 log = logging.getLogger("grid_search")
@@ -293,6 +295,7 @@ def _run_locked(sweep: Sweep, slots: Sequence[Slot]) -> dict[str, TrialRecord]:
         with lock:
             records[trial.trial_id] = record
             save()
+            prune_checkpoints(sweep, records)
             progress.update()
 
     previous = _forward_signals()
@@ -309,3 +312,42 @@ def _run_locked(sweep: Sweep, slots: Sequence[Slot]) -> dict[str, TrialRecord]:
         for sig, old in previous.items():
             signal.signal(sig, old)
     return records
+
+
+def prune_checkpoints(sweep: Sweep, records: dict[str, TrialRecord]) -> list[Path]:
+    """Apply the spec's keep_best after a trial: `trial` keeps every trial's best/ (the drivers' default),
+    `none` deletes best/ of every finished trial (predictions and results stay), `sweep` deletes best/ of the
+    trials of every complete setting (all its seeds run) whose mean dev metric is strictly worse than the best
+    complete setting's. A complete setting's mean no longer changes, so the setting that is best at the end
+    keeps all its checkpoints; incomplete and tied settings keep theirs until they lose. Returns the folders
+    deleted."""
+    if sweep.keep_best == "trial":
+        return []
+    done = {tid: r for tid, r in records.items() if r.status in ("finished", "diverged")}
+    doomed = set(done)
+    if sweep.keep_best == "sweep":
+        doomed = set()
+        settings: dict[str, list[str]] = {}
+        for trial in sweep.trials:
+            settings.setdefault(repr(sorted(trial.setting.items(), key=repr)), []).append(trial.trial_id)
+        complete = [ids for ids in settings.values() if all(i in records for i in ids)]
+        metrics = sorted({r.validation_metric for r in done.values() if r.validation_metric})
+        means = {}
+        for ids in complete:
+            values = [done[i].dev[metrics[0]] for i in ids if i in done and done[i].status == "finished"
+                      and done[i].dev and isinstance(done[i].dev.get(metrics[0]), int | float)] if metrics else []
+            if values:
+                means[tuple(ids)] = sum(values) / len(values)
+        if means:
+            sign = 1 if higher_is_better(metrics[0]) else -1
+            best = max(sign * m for m in means.values())
+            doomed = {i for ids, m in means.items() if sign * m < best for i in ids}
+            doomed |= {i for ids in complete if tuple(ids) not in means for i in ids}  # no finished seed at all
+    deleted = []
+    for tid in sorted(doomed & set(done)):
+        folder = Path(done[tid].run_dir) / "best"
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            deleted.append(folder)
+            log.info("keep_best %s: deleted %s", sweep.keep_best, folder)
+    return deleted

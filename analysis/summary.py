@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from training.rundir import atomic_write_text, write_json
+from training.rundir import RunDirError, atomic_write_text, load_run, write_json
 
 from .runner import TrialRecord
 from .stats import Outcome, SettingSummary, Stat, summarize
@@ -30,16 +31,32 @@ def summarize_sweep(sweep: Sweep, records: Mapping[str, TrialRecord]) -> dict[st
                 for r in ours]
     ranked = summarize(outcomes, metric) if metric else []
     best = ranked[0] if ranked and metric in ranked[0].dev else None
+    # A sweep over several methods (a zip group of drivers and heads) has a best setting per method too: the
+    # method is each run's recorded identity, never one of the swept values.
+    methods = {r.trial_id: _method(r) for r in ours}
+    per_method = {}
+    for method in sorted({m for m in methods.values() if m}):
+        own = summarize([o for o in outcomes if methods.get(o.name) == method], metric) if metric else []
+        if own and metric in own[0].dev:
+            per_method[method] = own[0].to_json()
     counts = {status: sum(r.status == status for r in ours) for status in ("finished", "diverged", "failed")}
     summary = {"sweep": sweep.name, "validation_metric": metric, "trials": len(sweep.trials), **counts,
                "not_run": len(sweep.trials) - len(ours),
                "best": best.to_json() if best else None,
+               "best_per_method": per_method,
                "settings": [s.to_json() for s in ranked],
                "problems": [{"trial": r.trial_id, "status": r.status, "error": r.error}
                             for r in ours if r.status != "finished"]}
     write_json(sweep.folder / "summary.json", summary)
     atomic_write_text(sweep.folder / "summary.md", _summary_markdown(summary, ranked, metric))
     return summary
+
+
+def _method(record: TrialRecord) -> str | None:
+    try:
+        return load_run(Path(record.run_dir)).identity.method
+    except RunDirError:
+        return None
 
 
 def setting_text(setting: Mapping[str, Any]) -> str:
@@ -69,6 +86,12 @@ def _summary_markdown(summary: Mapping[str, Any], ranked: Sequence[SettingSummar
                   f"**{setting_text(best.setting)}**", "",
                   f"- dev {metric}: {best.dev[metric]}"]
         lines += [f"- test {m}: {s}" for m, s in best.test.items()]
+        if len(summary.get("best_per_method") or {}) > 1:
+            lines += ["", "## Best setting per method", "",
+                      markdown_table(["method", "setting", "seeds", f"dev {metric}", f"test {metric}"],
+                                     [[m, setting_text(b["setting"]), len(b["seeds"]), Stat(**b["dev"][metric]),
+                                       Stat(**b["test"][metric]) if metric in b["test"] else "-"]
+                                      for m, b in summary["best_per_method"].items()]).rstrip()]
         keys = sorted({k for s in ranked for k in s.setting}, key=key_rank)
         lines += ["", "## All settings (best first)", "",
                   markdown_table([*keys, "seeds", "failed", f"dev {metric}", f"test {metric}"],

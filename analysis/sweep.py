@@ -1,6 +1,6 @@
 """A sweep spec expanded into trials: each point of the grid, its stable id, and the driver command that runs it.
 
-Spec keys: `name`, `description`, `save_dir`, `command`, `base_args`, `grid`. Grid and base_args keys are
+Spec keys: `name`, `description`, `save_dir`, `command`, `base_args`, `grid`, `zip`, `keep_best`. Grid and base_args keys are
 flag dest names (`batch_size`) or flags spelled out (`--deepspeed_config`); values are numbers, strings or
 booleans. `true` passes the flag; `false` leaves a store_true flag out and passes `--no-<flag>` for the flags
 in NEGATABLE_FLAGS. Format and guarantees: docs/GRID_AND_REPORT.md.
@@ -23,7 +23,10 @@ from training.rundir import RunDirError, run_path
 
 Scalar = str | int | float | bool
 
-SPEC_KEYS = ("name", "description", "save_dir", "command", "base_args", "grid")
+SPEC_KEYS = ("name", "description", "save_dir", "command", "base_args", "grid", "zip", "keep_best")
+KEEP_BEST = ("trial", "sweep", "none")
+# A zip group's `_label` names its points in trial ids (instead of every key's value) and is passed to no driver.
+LABEL = "_label"  # which trials keep best/: every one, the sweep's best setting's, none
 DEFAULT_COMMAND = ("{launcher}", "finetune_glm.py", "{base_args}", "{trial_args}",
                    "--experiment-name", "{experiment}", "--save-dir", "{save_dir}")
 # Trial-id components in this order (then any other key alphabetically, the seed last), so that an id does
@@ -46,7 +49,7 @@ class Trial:
     """One point of the grid: its id, its swept values by dest name, and the flags that set them."""
 
     trial_id: str
-    params: dict[str, Scalar]
+    params: dict[str, Scalar | None]  # None: a zipped key this trial leaves out (no flag is passed)
     args: tuple[str, ...]
 
     @property
@@ -62,6 +65,7 @@ class Sweep:
     command: tuple[str, ...]
     base_args: tuple[str, ...]
     trials: tuple[Trial, ...]
+    keep_best: str = "trial"
 
     @property
     def folder(self) -> Path:
@@ -73,7 +77,8 @@ class Sweep:
     def command_for(self, trial: Trial, launcher: Sequence[str]) -> list[str]:
         """The driver's argv for a trial: the template with its placeholders filled in."""
         fill = {"{experiment}": f"{self.name}/{trial.trial_id}", "{save_dir}": str(self.save_dir),
-                "{run_dir}": str(self.run_dir(trial))}
+                "{run_dir}": str(self.run_dir(trial)),
+                **{"{" + k + "}": "" if v is None else str(v) for k, v in trial.params.items()}}
         argv: list[str] = []
         for part in self.command:
             if part == "{launcher}":
@@ -85,7 +90,8 @@ class Sweep:
             else:
                 for placeholder, value in fill.items():
                     part = part.replace(placeholder, value)
-                argv.append(_rooted(part))
+                if part:  # a placeholder of a key the trial leaves out leaves no empty argument
+                    argv.append(_rooted(part))
         return argv
 
 
@@ -149,12 +155,12 @@ def _id_value(value: Scalar) -> str:
 
 def key_rank(key: str) -> tuple:
     """Sort key for hyperparameter names: the ID_ORDER names first, then the rest alphabetically, seed last."""
-    return (key == "seed", key not in ID_ORDER, list(ID_ORDER).index(key) if key in ID_ORDER else 0, key)
+    return (key != LABEL, key == "seed", key not in ID_ORDER, list(ID_ORDER).index(key) if key in ID_ORDER else 0, key)
 
 
 def trial_id(params: Mapping[str, Scalar]) -> str:
     """A short name such as `lr1e-05-bs8-ep3-p0-s1234`, the same whatever order the spec lists its keys."""
-    short = {**ID_ORDER, "seed": "s"}
+    short = {**ID_ORDER, "seed": "s", LABEL: ""}
     return "-".join(f"{short.get(k, k)}{_id_value(params[k])}" for k in sorted(params, key=key_rank))
 
 
@@ -222,29 +228,103 @@ def build_sweep(spec: Mapping[str, Any], source: str, *, overrides: Mapping[str,
     for key, values in [*raw_grid.items(), *(overrides or {}).items()]:
         dest, flag = dest_and_flag(str(key))
         axes[dest] = (flag, _axis_values(values, f"{source}: grid key {key!r}"))
-    if not axes:
-        raise SpecError(f"{source}: the grid is empty; give at least one key under 'grid' or a --set")
+    groups = _zip_groups(spec.get("zip"), source, axes, overrides or {})
+    if not axes and not groups:
+        raise SpecError(f"{source}: the grid is empty; give at least one key under 'grid' or 'zip', or a --set")
+    keep_best = spec.get("keep_best", "trial")
+    if keep_best not in KEEP_BEST:
+        raise SpecError(f"{source}: key 'keep_best' must be one of {', '.join(KEEP_BEST)}, got {keep_best!r}")
 
-    base_args = _base_args(spec.get("base_args"), source, axes)
-    swept_flags = {spelling for dest, (flag, _) in axes.items() for spelling in _spellings(dest, flag)}
+    zipped = {dest: flag for group in groups for dest, flag in group[0]}
+    every = {**{d: f for d, (f, _) in axes.items()}, **zipped}
+    base_args = _base_args(spec.get("base_args"), source, every)
+    swept_flags = {spelling for dest, flag in every.items() for spelling in _spellings(dest, flag)}
     overridden = [tok for tok in extra_args if tok.split("=")[0] in swept_flags]
     if overridden:
         raise SpecError(f"{source}: {overridden[0].split('=')[0]} is swept by the grid and also given after "
                         "'--'; the grid's value would win silently")
+    # A key the command names as a placeholder ({driver}, {baseline}) is filled in there, not passed as a flag.
+    in_command = {d for d in every if any("{" + d + "}" in part for part in command)}
     dests = sorted(axes)
     trials = []
-    for combo in product(*(axes[d][1] for d in dests)):
-        params = dict(zip(dests, combo))
-        args = tuple(tok for d in dests for tok in flag_tokens(d, axes[d][0], params[d]))
-        trials.append(Trial(trial_id(params), params, args))
-    trials.sort(key=lambda t: _order_key(t.params, axes))
+    for combo in product(*(axes[d][1] for d in dests), *(range(len(g[1])) for g in groups)):
+        params: dict[str, Scalar | None] = dict(zip(dests, combo[:len(dests)]))
+        for (keys, rows), row in zip(groups, combo[len(dests):]):
+            params.update({dest: value for (dest, _), value in zip(keys, rows[row])})
+        ordered = sorted(params)
+        args = tuple(tok for d in ordered if d not in in_command and params[d] is not None and d != LABEL
+                     for tok in flag_tokens(d, every[d], params[d]))
+        named = {k: v for k, v in params.items() if v is not None}
+        for keys, _ in groups:  # a group with a _label is named by it alone in the trial id
+            if any(dest == LABEL for dest, _ in keys):
+                named = {k: v for k, v in named.items() if k == LABEL or k not in {d for d, _ in keys}}
+        trials.append(Trial(trial_id(named), params, args))
+    trials.sort(key=lambda t: _order_key(t.params, axes, groups))
     ids = [t.trial_id for t in trials]
     clashes = sorted({i for i in ids if ids.count(i) > 1})
     if clashes:
         raise SpecError(f"{source}: different grid points give the same trial id {clashes[0]!r}; "
                         "rename the string values so that they differ in letters or digits")
     return Sweep(name=sweep_name, save_dir=Path(save_dir or spec.get("save_dir") or "runs"),
-                 command=tuple(command), base_args=(*base_args, *extra_args), trials=tuple(trials))
+                 command=tuple(command), base_args=tuple(override_args(base_args, extra_args)),
+                 trials=tuple(trials), keep_best=keep_best)
+
+
+def _segments(tokens: Sequence[str]) -> list[list[str]]:
+    """Tokens cut into flag segments: `--lr 1e-3 --fp16` -> [[--lr, 1e-3], [--fp16]]; `--x=1` is one segment."""
+    out: list[list[str]] = []
+    for tok in tokens:
+        if tok.startswith("--") or not out:
+            out.append([tok])
+        else:
+            out[-1].append(tok)
+    return out
+
+
+def _flag_of(segment: Sequence[str]) -> str:
+    flag = segment[0].split("=")[0]
+    return "--" + flag[5:] if flag.startswith("--no-") else flag
+
+
+def override_args(base: Sequence[str], extra: Sequence[str]) -> list[str]:
+    """base_args with the flags given after '--' replacing theirs (`--epochs 6` replaces the spec's
+    `--epochs 4` instead of following it; `--no-cloze-eval` replaces `--cloze-eval`)."""
+    given = {_flag_of(seg) for seg in _segments(extra)}
+    kept = [tok for seg in _segments(base) if _flag_of(seg) not in given for tok in seg]
+    return [*kept, *extra]
+
+
+def _zip_groups(raw: Any, source: str, axes: Mapping[str, Any], overrides: Mapping[str, Any]) \
+        -> list[tuple[list[tuple[str, str]], list[tuple[Scalar | None, ...]]]]:
+    """`zip:` a list of groups, each a mapping of keys to equally long lists: the i-th values of a group's keys
+    go together (`baseline: [roberta, bart]` with `model_name_or_path: [R, B]`), and a group is one axis of the
+    product. `null` leaves a key out for that point (no flag is passed)."""
+    if raw is None:
+        return []
+    groups = raw if isinstance(raw, list) else [raw]
+    out = []
+    seen: set[str] = set()
+    for number, group in enumerate(groups, start=1):
+        where = f"{source}: zip group {number}"
+        if not isinstance(group, dict) or not group:
+            raise SpecError(f"{where} must be a mapping of flag -> list of values")
+        lengths = {k: len(v) if isinstance(v, list) else -1 for k, v in group.items()}
+        if any(n < 1 for n in lengths.values()) or len(set(lengths.values())) > 1:
+            raise SpecError(f"{where}: every key needs a list of the same length, got "
+                            + ", ".join(f"{k}: {n if n >= 0 else 'not a list'}" for k, n in lengths.items()))
+        keys = []
+        for key in group:
+            dest, flag = dest_and_flag(str(key))
+            if dest in axes or dest in seen or dest in overrides:
+                raise SpecError(f"{where}: key {key!r} is swept twice (in 'grid', --set or another zip group)")
+            seen.add(dest)
+            keys.append((dest, flag))
+        rows = [tuple(None if v is None else to_scalar(v, f"{where} key {k!r}") for k, v in
+                      zip(group, values)) for values in zip(*group.values())]
+        if len(set(map(repr, rows))) != len(rows):
+            raise SpecError(f"{where}: a combination is listed twice: {rows}")
+        out.append((keys, rows))
+    return out
 
 
 def _spellings(dest: str, flag: str) -> tuple[str, ...]:
@@ -252,10 +332,13 @@ def _spellings(dest: str, flag: str) -> tuple[str, ...]:
     return (flag, "--no-" + flag[2:]) if dest in NEGATABLE_FLAGS else (flag,)
 
 
-def _order_key(params: Mapping[str, Scalar], axes: Mapping[str, tuple[str, list[Scalar]]]) -> tuple:
+def _order_key(params: Mapping[str, Any], axes: Mapping[str, tuple[str, list[Scalar]]],
+               groups: Sequence[tuple[list[tuple[str, str]], list[tuple]]] = ()) -> tuple:
     """Run trials in id-component order with values in the order the spec lists them: all seeds of the first
     setting come first, so an early look at the records already shows a complete mean ± std."""
-    return tuple(axes[k][1].index(params[k]) for k in sorted(params, key=key_rank))
+    zipped = {dest: [row[i] for row in rows] for keys, rows in groups for i, (dest, _) in enumerate(keys)}
+    return tuple((axes[k][1] if k in axes else zipped[k]).index(params[k]) for k in sorted(params, key=key_rank)
+                 if k != "seed") + ((axes["seed"][1].index(params["seed"]),) if "seed" in axes else ())
 
 
 def _base_args(raw: Any, source: str, axes: Mapping[str, Any]) -> list[str]:

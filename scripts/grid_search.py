@@ -12,7 +12,8 @@ mean ± std (`summary.json`, `summary.md`). The library is analysis/ (sweep, run
     python scripts/grid_search.py --name quick --set lr=1e-5,2e-5 --set cloze_eval=true,false --dry-run \\
         -- --task ag_news
 
-Spec keys: `name`, `description`, `save_dir`, `command`, `base_args`, `grid`; docs/GRID_AND_REPORT.md.
+Spec keys: `name`, `description`, `save_dir`, `command`, `base_args`, `grid`, `zip`, `keep_best`;
+docs/GRID_AND_REPORT.md. Flags after `--` replace the same flags of `base_args`.
 `--set key=v1,v2` adds or replaces a grid axis. Exit status: 0 when a trial finished, 1 when none did,
 2 for a bad spec or bad options.
 """

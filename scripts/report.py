@@ -38,16 +38,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+", help="run directories, sweep folders or globs of either")
     parser.add_argument("--out", type=Path, help="report folder (default: reports/<first path's name>)")
-    parser.add_argument("--ignore-arg", action="append", default=[], metavar="NAME",
-                        help="a config.json arg that differs per run but is not a hyperparameter (repeatable)")
     parser.add_argument("--peft-benchmark", type=Path, metavar="JSON",
                         help="benchmarks/bench_peft.py --json output: memory and time ratios for the PEFT table")
+    parser.add_argument("--reference", metavar="METHOD[:PROMPT]",
+                        help="the row significance is tested against (default: the best row on dev)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting chatter
     try:
-        report = write_report(args.paths, args.out or default_out(args.paths[0]), frozenset(args.ignore_arg),
+        report = write_report(args.paths, args.out or default_out(args.paths[0]), args.reference,
                               load_benchmark(args.peft_benchmark))
-    except RunDirError as exc:
+    except (RunDirError, ValueError) as exc:
         log.error("%s", exc)
         return 2
     log.info("report: %s", report)

@@ -28,7 +28,7 @@ DEMO = ROOT / "data" / "demo" / "ag_news"
 RUN_FILES = [".lock", "best/model.safetensors", "config.json", "log.txt", "metrics.jsonl", "predictions_dev.jsonl",
              "predictions_test.jsonl", "results.json"]
 # finetune_glm.py flags about GLM itself or its prompts; every other flag of it a baseline run records too.
-GLM_ONLY_ARGS = {"pattern_id", "prompt", "allow_non_original", "list_prompts", "cloze_eval", "multi_token_layout",
+GLM_ONLY_ARGS = {"pattern_id", "list_prompts", "cloze_eval", "multi_token_layout",
                  "ptuning_v2", "pre_seq_len", "prefix_projection", "prefix_hidden_size", "peft", "lora", "lora_rank",
                  "lora_alpha", "lora_dropout", "lora_target_modules", "continuous_prompt", "num_prompt_tokens",
                  "prefix_prompt", "prompt_func", "freeze_transformer", "load_pretrained",
@@ -238,6 +238,23 @@ def test_seq2seq_run_has_the_glm_seq2seq_run_format(models, glm_dir, tmp_path, b
 
 
 # ---------------------------------------------------------------------------------------------- flags and errors
+def test_a_promptsource_task_reads_the_rendered_template_and_records_identity(models, tmp_path):
+    """Baselines accept every task the GLM driver accepts: a promptsource template renders the input, and the
+    run records the template, the checkpoint, parameter counts, hyperparameters and cost like a GLM run."""
+    res = finetune_baseline(["--baseline", "roberta", "--model-name-or-path", str(models["roberta"]), "--save",
+                             str(tmp_path), "--experiment-name", "ps", *COMMON[:1], "promptsource:ag_news",
+                             *COMMON[2:], "--prompt", "1", "--epochs", "1", "--lr", "1e-3", "--max-train-examples", "16"])
+    assert res["status"] == "finished" and res["cost"]["tokens_seen"] > 16 and res["cost"]["wall_s"] > 0
+    config = read_json(tmp_path / "ps" / "config.json")
+    identity = config["identity"]
+    assert identity["task"] == "promptsource:ag_news" and identity["method"] == "roberta_linear"
+    assert identity["prompt"]["name"] == "classify_question_first" and "{{text}}" in identity["prompt"]["text"]
+    assert identity["model"] == str(models["roberta"])
+    assert 0 < identity["params"]["trainable"] == identity["params"]["total"]
+    assert config["hyperparameters"]["lr"] == 1e-3 and "baseline" not in config["hyperparameters"]
+    assert "model_name_or_path" not in config["hyperparameters"]
+
+
 def test_baseline_flags_match_the_glm_driver():
     """A flag both drivers have has the same default there, so equal command lines mean equal settings."""
     glm = {a.dest: a for a in glm_parser()._actions}

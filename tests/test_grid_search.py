@@ -5,6 +5,7 @@ numbers that follow from its flags (the linear head, --no-cloze-eval, scores 0.1
 to raise, to produce NaN, or to hang.
 """
 
+import csv
 import json
 import math
 import os
@@ -386,9 +387,13 @@ def test_a_sweep_folder_reports_the_same_best_setting(fake, tmp_path):
     assert summary["best"]["setting"] == {"lr": 0.0002, "batch_size": 16}
 
     report = write_report([str(sweep.folder)], tmp_path / "report")
-    best = (report.parent / "fake" / "best.md").read_text()
+    with open(report.parent / "fake" / "comparison.csv", newline="") as f:
+        (row,) = list(csv.DictReader(f))
     dev, test = (Stat(**summary["best"][split]["accuracy"]) for split in ("dev", "test"))
-    assert f"| cloze | - | lr=0.0002, batch_size=16 | 2 | {dev} | {test} |" in best
+    assert (row["method"], row["best hyperparameters"], row["seeds"]) == ("GLM cloze (prompt)",
+                                                                          "lr=0.0002, batch_size=16", "2")
+    assert float(row["dev accuracy ×100 mean"]) == pytest.approx(dev.mean)
+    assert float(row["test accuracy ×100 std"]) == pytest.approx(test.std)
     page = report.read_text()
     assert "| sweep/lr0.0001-bs8-s1 | failed | RuntimeError: CUDA out of memory (simulated) |" in page
 
@@ -407,15 +412,19 @@ def test_a_cloze_eval_axis_compares_the_linear_head_in_the_report(fake, tmp_path
     summary = summarize_sweep(sweep, out)
     assert summary["best"]["setting"] == {"cloze_eval": True}
     assert summary["best"]["dev"]["accuracy"]["mean"] == pytest.approx(0.695)  # 0.5 + 0.1 + 0.08 + 0.015
+    per_method = summary["best_per_method"]  # by the runs' identity, not by the swept flag
+    assert sorted(per_method) == ["classifier", "cloze"]
+    assert per_method["classifier"]["dev"]["accuracy"]["mean"] == pytest.approx(0.595)
+    assert "## Best setting per method" in (sweep.folder / "summary.md").read_text()
 
     report = write_report([str(sweep.folder)], tmp_path / "report")
     folder = report.parent / "fake"
-    best = (folder / "best.md").read_text()
-    assert "| cloze | - | - | 2 | 0.6950 ± 0.0071 | 0.5950 ± 0.0071 |" in best
-    assert "| classifier | - | - | 2 | 0.5950 ± 0.0071 | 0.4950 ± 0.0071 |" in best
+    best = (folder / "comparison.md").read_text()
+    assert "| GLM cloze (prompt) | - | 2 | **69.5 ± 0.7** | **59.5 ± 0.7** |" in best
+    assert "| GLM linear head | - | 2 | 59.5 ± 0.7 | 49.5 ± 0.7 |" in best
     # The flag is the method column, not a second column beside it.
     assert "cloze_eval" not in (folder / "grid.csv").read_text()
-    assert (folder / "cloze_vs_classifier.png").read_bytes()[:4] == b"\x89PNG"
+    assert (folder / "comparison.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_the_library_needs_no_torch_and_the_clis_run_from_anywhere(tmp_path):
@@ -448,3 +457,53 @@ def test_commands_find_the_driver_and_repo_paths_from_another_directory(tmp_path
     argv = sweep.command_for(sweep.trials[0], ["python"])
     assert str(REPO_ROOT / "finetune_glm.py") in argv and str(REPO_ROOT / "data" / "demo" / "ag_news") in argv
     assert "mine" in argv  # not a repository path: left as the user wrote it
+# ---------------------------------------------------------------------------------------------------------
+# Zipped axes, placeholders, overrides, keep_best
+
+
+def test_zip_axes_pair_values_and_placeholders_fill_the_command():
+    spec = {"name": "methods",
+            "command": ["{launcher}", "{driver}", "{base_args}", "{trial_args}", "--experiment-name", "{experiment}"],
+            "grid": {"lr": [1e-3, 2e-3], "seed": [1, 2]},
+            "zip": [{"driver": ["finetune_glm.py", "finetune_baseline.py"],
+                     "baseline": [None, "roberta"], "model_name_or_path": [None, "checkpoints/roberta-tiny"]}]}
+    sweep = build_sweep(spec, "spec.yaml")
+    assert len(sweep.trials) == 2 * 2 * 2
+    glm = next(t for t in sweep.trials if t.params["driver"] == "finetune_glm.py")
+    base = next(t for t in sweep.trials if t.params["baseline"] == "roberta")
+    assert glm.args == ("--lr", "0.001", "--seed", "1") and "--baseline" not in sweep.command_for(glm, ["py"])
+    assert sweep.command_for(base, ["py"])[:2] == ["py", "finetune_baseline.py"]
+    assert "--model-name-or-path" in base.args and "checkpoints/roberta-tiny" in base.args
+    assert "driver" not in " ".join(base.args), "a key used as a placeholder is not also a flag"
+    assert len({t.trial_id for t in sweep.trials}) == 8
+    with pytest.raises(SpecError, match="every key needs a list of the same length"):
+        build_sweep({**spec, "zip": [{"baseline": ["roberta", "bart"], "model_name_or_path": ["r"]}]}, "s")
+    with pytest.raises(SpecError, match="key 'lr' is swept twice"):
+        build_sweep({**spec, "zip": [{"lr": [1, 2], "seed_x": [1, 2]}]}, "s")
+
+
+def test_arguments_after_the_separator_replace_base_arguments_instead_of_duplicating_them():
+    spec = {"name": "x", "base_args": {"task": "ag_news", "epochs": 4, "cloze_eval": True}, "grid": {"lr": [1e-3]}}
+    sweep = build_sweep(spec, "s", extra_args=["--epochs", "6", "--no-cloze-eval"])
+    assert sweep.base_args == ("--task", "ag_news", "--epochs", "6", "--no-cloze-eval")
+
+
+def test_keep_best_prunes_checkpoints_of_all_but_the_sweeps_best_setting(fake, tmp_path):
+    from analysis.runner import prune_checkpoints
+
+    spec = fake_spec(fake, tmp_path, {"lr": [1e-4, 2e-4], "seed": [1, 2]})
+    with pytest.raises(SpecError, match="keep_best' must be one of trial, sweep, none"):
+        build_sweep({**spec, "keep_best": "all"}, "s")
+    sweep = build_sweep({**spec, "keep_best": "sweep"}, "spec")
+    out = run_sweep(sweep)
+    for trial in sweep.trials:  # the fake driver writes no checkpoint; give each finished trial one
+        (sweep.run_dir(trial) / "best").mkdir(exist_ok=True)
+    partial = {k: v for k, v in out.items() if k != "lr0.0002-s2"}  # the best setting has one seed to go
+    assert prune_checkpoints(sweep, partial) == [], "an incomplete setting is not judged yet"
+    prune_checkpoints(sweep, out)
+    kept = sorted(t.trial_id for t in sweep.trials if (sweep.run_dir(t) / "best").is_dir())
+    assert kept == ["lr0.0002-s1", "lr0.0002-s2"]  # dev grows with lr
+    assert all((sweep.run_dir(t) / "results.json").is_file() for t in sweep.trials)
+    none = build_sweep({**spec, "keep_best": "none"}, "spec")
+    prune_checkpoints(none, out)
+    assert not any((sweep.run_dir(t) / "best").exists() for t in sweep.trials)

@@ -17,9 +17,12 @@ import platform
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .rundir import hyperparameters_of
 
 log = logging.getLogger("finetune")
 
@@ -207,12 +210,18 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
     record = config_record(cfg, ds_config)
     record.update(train=dataclasses.asdict(cfg), deepspeed=ds_config, versions=versions(), world_size=ctx.world_size,
                   parameters=parameter_counts(built.module))
+    identity = record.get("identity")
+    if identity is not None:  # fine-tuning drivers; pretraining records no identity
+        identity["params"] = {k: record["parameters"][k] for k in ("total", "trainable")}
+    record["hyperparameters"] = hyperparameters_of(record.get("args", vars(args)), (identity or {}).get("peft"))
     ctx.rundir.write_config(record)
     log.info("run directory: %s", ctx.rundir.path)
     trainer = Trainer(built.module, cfg, ctx.rundir, built.evaluator(cfg.eval_batch_size, device), device, ds_config,
                       ctx.rank, ctx.world_size, resume=args.resume)
+    counter = TokenCounter(built.collate)
+    started = time.perf_counter()
     try:
-        results = trainer.fit(built.train_samples, built.collate)
+        results = trainer.fit(built.train_samples, counter)
     except TrainingDiverged as err:
         ctx.rundir.write_results(trainer.results("diverged", error=str(err)))
         raise SystemExit(f"{ctx.rundir.path}: the run diverged ({err}); it is recorded as diverged. Lower --lr "
@@ -221,6 +230,11 @@ def run(args: argparse.Namespace, ctx: RunContext, built, config_record: Callabl
         ctx.rundir.write_results(trainer.results("failed", error=f"{type(err).__name__}: {err}"))
         raise
     else:
+        # What the run cost, for the report's tables: seconds of training and test in this process (a resumed run
+        # counts its last part only) and the input positions (padding included) fed to the model in training.
+        results["cost"] = {"wall_s": round(time.perf_counter() - started, 3), "tokens_seen": counter.tokens,
+                           "resumed": bool(args.resume)}
+        ctx.rundir.write_results(results)
         after_run = getattr(built, "after_run", None)
         if after_run is not None and ctx.rank == 0:
             written = after_run(ctx.rundir.path)
@@ -266,6 +280,20 @@ def parameter_counts(module) -> dict[str, int]:
     glm = next((m for m in module.modules() if isinstance(m, GLMModel)), None)
     backbone = total if glm is None else sum(p.numel() for n, p in glm.named_parameters() if ".lora_" not in n)
     return {"trainable": trainable, "total": total, "backbone": backbone}
+
+
+class TokenCounter:
+    """The collate function, counting the input positions of every training batch it builds."""
+
+    def __init__(self, collate: Callable):
+        self.collate, self.tokens = collate, 0
+
+    def __call__(self, samples):
+        batch = self.collate(samples)
+        ids = batch.get("input_ids") if isinstance(batch, dict) else None
+        if ids is not None and hasattr(ids, "numel"):
+            self.tokens += int(ids.numel())
+        return batch
 
 
 def command_line(argv: list[str] | None, script: str) -> list[str]:

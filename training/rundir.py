@@ -36,6 +36,29 @@ LOCK_FILE = ".lock"
 COMMITTED_FILES = ("best/model.safetensors", "predictions_dev.jsonl", "predictions_test.jsonl")
 IDENTITY_KEYS = ("family", "head", "peft", "method")
 
+# The flags that are hyperparameters: what a sweep tunes for a fixed method. Everything else a driver records is
+# either identity (what is trained: family, head, PEFT method, model, prompt) or bookkeeping (paths, seeds, log
+# intervals, precision). The drivers write config.json's "hyperparameters" from these lists, and reports group
+# and sweep-analyse on that mapping only, so a flag that only one driver has (--baseline, --ptuning-v2,
+# --source-prefix, --model-name-or-path) can never turn into a grid axis. The seed is not among them: settings
+# are averaged over seeds. A new tunable flag is added here once.
+HYPERPARAMETER_ARGS = ("lr", "batch_size", "epochs", "warmup", "weight_decay", "lr_decay_style", "lr_decay_ratio",
+                       "clip_grad", "adam_beta1", "adam_beta2", "adam_eps", "gradient_accumulation_steps",
+                       "label_smoothing", "output_dropout", "hidden_dropout", "few_shot", "max_train_examples")
+# Hyperparameters of one PEFT method (identity.peft), recorded only for the runs that use it.
+PEFT_HYPERPARAMETER_ARGS: dict[str, tuple[str, ...]] = {
+    "prefix": ("pre_seq_len", "prefix_projection", "prefix_hidden_size"),
+    "lora": ("lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules"),
+    "ptuning": ("num_prompt_tokens", "prefix_prompt", "prompt_func"),
+    "prompt_tuning": ("num_prompt_tokens", "prefix_prompt", "prompt_func"),
+}
+
+
+def hyperparameters_of(args: dict[str, Any], peft: str | None) -> dict[str, Any]:
+    """The hyperparameters of a run from its resolved flags and its PEFT method: config.json's "hyperparameters"."""
+    names = (*HYPERPARAMETER_ARGS, *PEFT_HYPERPARAMETER_ARGS.get(peft or "none", ()))
+    return {k: args[k] for k in names if k in args and args[k] is not None}
+
 
 class RunDirError(ValueError):
     """A run directory that does not follow the run-directory contract; the message names the file."""
@@ -255,6 +278,11 @@ class RunIdentity:
     family: str | None = None  # glm | roberta | bart | t5
     head: str | None = None  # cloze | classifier | lm | text_to_text | ...
     peft: str | None = None  # none | prefix | ...
+    # Recorded since the drivers write them (None for older run directories):
+    model: str | None = None  # the checkpoint the run started from
+    prompt: dict[str, Any] | None = None  # {"id", "name", "text"}: the pattern or template and its text
+    params_total: int | None = None
+    params_trainable: int | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +299,11 @@ class RunResult:
     error: str | None
     args: dict[str, Any]
     identity: RunIdentity
+    # config.json's "hyperparameters" (for older run directories: derived from args by hyperparameters_of)
+    hyperparameters: dict[str, Any] = None  # type: ignore[assignment]
+    # results.json's "cost": wall_s (training and test), tokens_seen (input positions fed in training)
+    cost: dict[str, Any] | None = None
+    kind: str | None = None  # classification | generation (identity.kind), when recorded
 
 
 def read_json(path: Path) -> Any:
@@ -295,7 +328,14 @@ def _identity(config: dict[str, Any], args: dict[str, Any], path: Path) -> RunId
     if "method" in args and args["method"] != raw["method"]:
         raise RunDirError(f"{path}: identity.method {raw['method']!r} and args.method {args['method']!r} "
                           "disagree; both must hold the same derived label")
-    return RunIdentity(**{key: raw[key] for key in IDENTITY_KEYS})
+    params = raw.get("params") if isinstance(raw.get("params"), dict) else {}
+    prompt = raw.get("prompt") if isinstance(raw.get("prompt"), dict) and raw.get("prompt") else None
+    return RunIdentity(**{key: raw[key] for key in IDENTITY_KEYS}, model=raw.get("model"), prompt=prompt,
+                       params_total=params.get("total"), params_trainable=params.get("trainable"))
+
+
+def _legacy_peft(args: dict[str, Any]) -> str:
+    return "prefix" if args.get("ptuning_v2") else "none"
 
 
 def load_run(run_dir: Path) -> RunResult:
@@ -314,13 +354,39 @@ def load_run(run_dir: Path) -> RunResult:
         if not isinstance(args, dict):
             raise RunDirError(f"{config_path}: key 'args' must be a mapping of the resolved flags")
         identity = _identity(config, args, config_path)
+        hyper = config.get("hyperparameters")
+        if hyper is None:
+            hyper = hyperparameters_of(args, identity.peft or _legacy_peft(args))
+        elif not isinstance(hyper, dict):
+            raise RunDirError(f"{config_path}: key 'hyperparameters' must be a mapping of flag -> value")
+        raw_identity = config.get("identity") if isinstance(config.get("identity"), dict) else {}
+        kind = raw_identity.get("kind")
     elif results["status"] == "failed":
         args, identity = {}, RunIdentity(method=None)  # a driver that died while parsing its flags wrote none
+        hyper, kind = {}, None
     else:
         raise RunDirError(f"{config_path}: not found, but {results_path} says {results['status']!r}")
+    cost = results.get("cost")
     return RunResult(run_dir=run_dir, status=results["status"], task=results.get("task") or args.get("task"),
                      validation_metric=results.get("validation_metric"), dev=dict(dev),
-                     test=results.get("test"), error=results.get("error"), args=args, identity=identity)
+                     test=results.get("test"), error=results.get("error"), args=args, identity=identity,
+                     hyperparameters=dict(hyper), cost=cost if isinstance(cost, dict) else None, kind=kind)
+
+
+def read_predictions(run_dir: Path, split: str) -> list[dict[str, Any]]:
+    """The rows of predictions_<split>.jsonl ({"idx", "label", "prediction", ...}); [] when absent."""
+    path = run_dir / f"predictions_{split}.jsonl"
+    if not path.is_file():
+        return []
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise RunDirError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    return rows
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:

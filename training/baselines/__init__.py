@@ -14,7 +14,7 @@ and prediction rows of GLM's classification runs (`training.cloze.Classification
 contract: module(batch) -> (scores or None, loss).
 """
 
-from .build import build_baseline, label_text, source_text, task_family
+from .build import build_baseline, label_text, prepare_task, source_text, task_family
 from .families import BASELINES, Baseline, BaselineSpec, load_pretrained
 from .modules import (
            IGNORE_INDEX,
@@ -25,4 +25,4 @@ from .modules import (
 )
 
 __all__ = ["BASELINES", "IGNORE_INDEX", "Baseline", "BaselineSpec", "LabelTextScorer", "LinearClassifier", "Seq2SeqLM",
-           "build_baseline", "label_text", "load_pretrained", "pad_inputs", "source_text", "task_family"]
+           "build_baseline", "label_text", "load_pretrained", "pad_inputs", "prepare_task", "source_text", "task_family"]

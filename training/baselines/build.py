@@ -42,17 +42,22 @@ def prepare_task(spec: "BaselineSpec") -> PreparedTask:
     """The task from the one registry, read with the plain texts (no GLM pattern)."""
     return resolve(spec.task).prepare(DataOptions(spec.data_dir, spec.dev_fraction, spec.data_seed, few_superglue=spec.few_superglue,
                                                   test_fraction=spec.test_fraction), None,
-                                      seq_length=spec.seq_length, with_pattern=False)
+                                      prompt=spec.prompt, seq_length=spec.seq_length, with_pattern=False,
+                                      allow_non_original=spec.allow_non_original)
 
 
-def task_family(task: str) -> str:
-    """'classification' or 'seq2seq' (the baselines' two model shapes); an unknown task is an error."""
+def task_family(task: str, data: DataOptions | None = None, prompt: int | str | None = None,
+                allow_non_original: bool = False) -> str:
+    """'classification' or 'seq2seq' (the baselines' two model shapes); an unknown task is an error. A
+    promptsource data set offers both kinds, so its chosen template decides: the task is prepared to find out."""
     try:
-        kind = resolve(task).kind
+        entry = resolve(task)
+        kind = entry.kind
+        if kind is None:
+            kind = entry.prepare(data or DataOptions(None, 0.1, 42), None, prompt=prompt, with_pattern=False,
+                                 allow_non_original=allow_non_original).kind
     except UnknownTaskError as err:
         raise SystemExit(str(err)) from None
-    if kind is None:
-        raise SystemExit(f"{task}: promptsource tasks are not supported by the baseline driver yet")
     return "seq2seq" if kind == "generation" else "classification"
 
 

@@ -96,6 +96,9 @@ class BaselineSpec:
     loss_func: str = "cross_entropy"
     train_fraction: float = 0.0  # a stratified share of train (0: all)
     test_fraction: float = 0.0  # > 0: carve a test split out of train
+    # promptsource tasks: the template whose rendered input (and target) the baseline reads
+    prompt: int | str | None = None
+    allow_non_original: bool = False
 
     @property
     def train_subset(self) -> TrainSubset:
