@@ -79,7 +79,11 @@ def _test_examples(processor: DataProcessor, data_dir: str | None) -> list[Input
 
 
 def _labelled(example: InputExample) -> bool:
-    return (example.target if example.kind == "generation" else example.label) is not None
+    """A gold answer to score against: the label or target, or (ReCoRD-style dev examples, one per query over all
+    entities) the gold answers in meta."""
+    if (example.target if example.kind == "generation" else example.label) is not None:
+        return True
+    return bool(example.meta.get("answers"))
 
 
 def check_split(processor: DataProcessor, split: str, examples: list[InputExample]) -> None:
