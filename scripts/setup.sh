@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv with $($PY_BOOT --version)"
   "$PY_BOOT" -m venv .venv
 fi
-if ! .venv/bin/python -c "import torch, transformers, tokenizers, datasets, deepspeed, promptsource.templates" 2>/dev/null; then
+if ! .venv/bin/python -c "import torch, transformers, tokenizers, datasets, deepspeed, peft, matplotlib, promptsource.templates" 2>/dev/null; then
   echo "[setup] installing requirements.txt (torch is pinned in the same command so no CUDA build is pulled)"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
   # promptsource 0.2.3 declares Python < 3.10 and pins old streamlit/black; it needs only pyyaml, jinja2, pandas

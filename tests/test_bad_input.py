@@ -87,9 +87,8 @@ def test_non_utf8_data_names_file_and_line(tiny_ckpt, tmp_path, data):
     lines = (data / "train.jsonl").read_bytes().split(b"\n")
     lines[4] = lines[4][:12] + b"\xe9" + lines[4][12:]  # a Latin-1 e-acute
     (data / "train.jsonl").write_bytes(b"\n".join(lines))
-    from tasks.data_io import DataError
-
-    with pytest.raises(DataError, match=r"train.jsonl:5: not UTF-8 \(byte 0xe9"):
+    # the driver says it in one line (SystemExit), naming the file and line
+    with pytest.raises(SystemExit, match=r"train.jsonl:5: not UTF-8 \(byte 0xe9"):
         run(tiny_ckpt, tmp_path / "runs", data_dir=data)
 
 

@@ -156,7 +156,7 @@ def _train(ckpt, save, name, *extra):
 
     args = ["--task", "ag_news", "--data-dir", str(DEMO), "--load-pretrained", str(ckpt), "--save", str(save),
             "--experiment-name", name, "--seq-length", "96", "--batch-size", "16", "--warmup", "0.1", "--log-interval", "1",
-            "--epochs", "1", "--lr", "2e-3", "--hidden-dropout", "0", "--max-train-examples", "64", *map(str, extra)]
+            "--epochs", "1", "--lr", "2e-3", "--hidden-dropout", "0", "--attention-dropout", "0", "--max-train-examples", "64", *map(str, extra)]
     res = finetune(args)
     run_dir = Path(save) / name
     losses = [e["loss"] for e in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines()) if e["event"] == "train"]

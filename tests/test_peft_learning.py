@@ -41,7 +41,7 @@ def test_ptuning_v2_learns_the_demo_generation_task(pretrained_tiny, tmp_path):
               "--save", str(tmp_path), "--src-seq-length", "32", "--tgt-seq-length", "8", "--batch-size", "16",
               "--eval-batch-size", "50", "--validation-metric", "rougeL", "--num-threads", "1", "--seed", "1",
               "--ptuning-v2", "--pre-seq-len", "32", "--prefix-projection", "--prefix-hidden-size", "256",
-              "--hidden-dropout", "0"]
+              "--hidden-dropout", "0", "--attention-dropout", "0"]
     untrained = finetune([*common, "--experiment-name", "zero", "--epochs", "0"])
     res = finetune([*common, "--experiment-name", "pt2", "--epochs", "80", "--lr", "1e-2", "--warmup", "0.06",
                     "--label-smoothing", "0.1", "--eval-epoch", "20"])

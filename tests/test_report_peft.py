@@ -41,7 +41,7 @@ def test_peft_table(tmp_path):
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[1:-1]] for line in table.splitlines()
             if line.startswith("| ") and not line.startswith("| method")}
     assert list(rows) == ["cloze", "lora", "ptuning_v2"]  # best mean dev first
-    assert rows["ptuning_v2"][1:6] == ["prefix", "pattern 0", "3", "2,048", "0.205"]  # 2048 / 1e6 = 0.205 %
-    assert rows["lora"][6].startswith("0.8700 ± 0.0200")  # lr 1e-2, seeds 0.85 / 0.87 / 0.89
+    assert rows["ptuning_v2"][1:6] == ["prefix", "p0", "3", "2,048", "0.205"]  # 2048 / 1e6 = 0.205 %
+    assert rows["lora"][6].startswith("87.0 ± 2.0")  # x100; lr 1e-2, seeds 0.85 / 0.87 / 0.89
     assert rows["lora"][8:] == ["0.5", "0.75"] and rows["ptuning_v2"][8:] == ["0.25", "0.25"]
     assert rows["cloze"][8:] == ["1", "1"]
