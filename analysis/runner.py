@@ -13,8 +13,6 @@ kernel when the sweep dies in any other way (analysis/child.py).
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
 import os
 import queue
@@ -33,7 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from training.rundir import RunDirError, assess, mark_failed, read_json, write_json
+from training.rundir import RunDirError, assess, exclusive_lock, mark_failed, read_json, write_json
 
 from .stats import higher_is_better
 from .sweep import Scalar, SpecError, Sweep, Trial
@@ -190,18 +188,10 @@ _CHILDREN = _Children()
 def lock_folder(folder: Path) -> int:
     """Take the sweep folder's lock (an open file descriptor; closing it, or dying, releases it)."""
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / SWEEP_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise SweepLocked(f"{folder}: another sweep (pid {holder}) is running in this folder; wait for it "
-                              "to end or stop it, then start this one again") from None
-        raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    fd, holder = exclusive_lock(folder / SWEEP_LOCK)
+    if fd is None:
+        raise SweepLocked(f"{folder}: another sweep (pid {holder}) is running in this folder; wait for it "
+                          "to end or stop it, then start this one again")
     return fd
 
 

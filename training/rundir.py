@@ -107,6 +107,24 @@ class RunLocked(RunDirError):
     """Another live process writes this run directory."""
 
 
+def exclusive_lock(path: Path) -> tuple[int | None, str]:
+    """Take the exclusive flock of `path` (created if missing) and write this process's pid into it: (the open
+    descriptor, which holds the lock until it is closed or the process dies, ""), or (None, the holder's pid as
+    the file says) when another live process holds it."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return None, holder
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd, ""
+
+
 def run_path(save: str | Path, name: str, what: str = "--experiment-name") -> Path:
     """<save>/<name>, refusing a name that would leave <save> (absolute, `..`, empty parts): every file a run
     writes stays under --save."""
@@ -148,18 +166,10 @@ class RunDir:
         path = (self.path / LOCK_FILE).resolve()
         if path in _HELD:
             os.close(_HELD.pop(path))
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise RunLocked(f"{self.path} is being written by another process (pid {holder}); wait for it to "
-                                "end, stop it, or choose another --experiment-name") from None
-            raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        fd, holder = exclusive_lock(path)
+        if fd is None:
+            raise RunLocked(f"{self.path} is being written by another process (pid {holder}); wait for it to "
+                            "end, stop it, or choose another --experiment-name")
         self._lock_fd = fd
         _HELD[path] = fd
 

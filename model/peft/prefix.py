@@ -11,6 +11,8 @@ from torch import Tensor, nn
 
 from model.glm import GLMConfig, GLMModel, PrefixProvider
 
+from .wrapped import WrappedGLM
+
 
 class PrefixEncoder(nn.Module, PrefixProvider):
     """Produces, for each layer, prefix keys and values of shape [B, N, P, D].
@@ -50,26 +52,13 @@ class PrefixEncoder(nn.Module, PrefixProvider):
         return [(kv[0].unsqueeze(0).expand(batch, -1, -1, -1), kv[1].unsqueeze(0).expand(batch, -1, -1, -1)) for kv in layers]
 
 
-class PrefixTunedGLM(nn.Module):
+class PrefixTunedGLM(WrappedGLM):
     """A frozen GLMModel plus a PrefixEncoder, with GLMModel's call signature (heads use it unchanged)."""
 
     def __init__(self, backbone: GLMModel, prefix: PrefixEncoder):
-        super().__init__()
-        self.backbone = backbone
+        super().__init__(backbone)
         self.prefix = prefix
         backbone.requires_grad_(False)
-
-    @property
-    def config(self) -> GLMConfig:
-        return self.backbone.config
-
-    @property
-    def word_embeddings(self) -> nn.Embedding:
-        return self.backbone.word_embeddings
-
-    @property
-    def transformer(self) -> nn.Module:
-        return self.backbone.transformer
 
     def forward(self, input_ids: Tensor, position_ids: Tensor | None = None, **kwargs):
         if kwargs.get("mems") is not None:

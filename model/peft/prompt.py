@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from model.glm import GLMConfig, GLMModel
+from model.glm import GLMModel
+
+from .wrapped import WrappedGLM
 
 PROMPT_FUNCS = ("lstm", "mlp", "none")
 
@@ -47,7 +49,7 @@ class PromptEncoder(nn.Module):
         return x
 
 
-class ContinuousPromptGLM(nn.Module):
+class ContinuousPromptGLM(WrappedGLM):
     """A GLMModel whose placeholder positions get the prompt encoder's vectors; GLMModel's call signature.
 
     Every row that holds placeholders must hold exactly S of them (one rendered pattern per row); rows fed without
@@ -55,24 +57,11 @@ class ContinuousPromptGLM(nn.Module):
     """
 
     def __init__(self, backbone: GLMModel, encoder: PromptEncoder, placeholder_id: int, freeze_backbone: bool):
-        super().__init__()
-        self.backbone = backbone
+        super().__init__(backbone)
         self.prompt = encoder
         self.placeholder_id = placeholder_id
         if freeze_backbone:
             backbone.requires_grad_(False)
-
-    @property
-    def config(self) -> GLMConfig:
-        return self.backbone.config
-
-    @property
-    def word_embeddings(self) -> nn.Embedding:
-        return self.backbone.word_embeddings
-
-    @property
-    def transformer(self) -> nn.Module:
-        return self.backbone.transformer
 
     def forward(self, input_ids: Tensor, position_ids: Tensor | None = None, **kwargs):
         slots = input_ids == self.placeholder_id  # [B, L]
