@@ -12,7 +12,7 @@ from training.rundir import RunDirError, atomic_write_text, load_run, write_json
 
 from .runner import TrialRecord
 from .stats import Outcome, SettingSummary, Stat, summarize
-from .sweep import Sweep, key_rank
+from .sweep import LABEL, Sweep, key_rank
 from .tables import last_line, markdown_table
 
 log = logging.getLogger("grid_search")
@@ -59,8 +59,21 @@ def _method(record: TrialRecord) -> str | None:
         return None
 
 
-def setting_text(setting: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={setting[k]}" for k in sorted(setting, key=key_rank))
+def setting_text(setting: Mapping[str, Any], hidden: frozenset[str] = frozenset()) -> str:
+    return ", ".join(f"{k}={setting[k]}" for k in sorted(setting, key=key_rank) if k not in hidden)
+
+
+def named_by_label(settings: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """Keys a zip group's `_label` already names: they differ between settings, but their value follows from the
+    label (the driver, head and model path of a method), so tables show the label instead of them."""
+    labelled = [s for s in settings if LABEL in s]
+    if not labelled:
+        return frozenset()
+    keys = {k for s in labelled for k in s} - {LABEL}
+    return frozenset(k for k in keys
+                     if len({repr(s.get(k)) for s in labelled}) > 1  # a value shared by all stays in view
+                     and all(len({repr(s.get(k)) for s in labelled if s[LABEL] == label}) == 1
+                             for label in {s[LABEL] for s in labelled}))
 
 
 def best_line(summary: Mapping[str, Any]) -> str | None:
@@ -79,20 +92,21 @@ def _summary_markdown(summary: Mapping[str, Any], ranked: Sequence[SettingSummar
              f"{summary['trials']} trials: {summary['finished']} finished, {summary['diverged']} diverged, "
              f"{summary['failed']} failed, {summary['not_run']} not run.", ""]
     best = ranked[0] if summary["best"] else None
+    hidden = named_by_label([s.setting for s in ranked])
     if best is None or metric is None:
         lines.append("No finished trial yet, so no best setting.")
     else:
         lines += [f"Best setting by mean dev {metric} over {best.dev[metric].n} seed(s): "
-                  f"**{setting_text(best.setting)}**", "",
+                  f"**{setting_text(best.setting, hidden)}**", "",
                   f"- dev {metric}: {best.dev[metric]}"]
         lines += [f"- test {m}: {s}" for m, s in best.test.items()]
         if len(summary.get("best_per_method") or {}) > 1:
             lines += ["", "## Best setting per method", "",
                       markdown_table(["method", "setting", "seeds", f"dev {metric}", f"test {metric}"],
-                                     [[m, setting_text(b["setting"]), len(b["seeds"]), Stat(**b["dev"][metric]),
+                                     [[m, setting_text(b["setting"], hidden), len(b["seeds"]), Stat(**b["dev"][metric]),
                                        Stat(**b["test"][metric]) if metric in b["test"] else "-"]
                                       for m, b in summary["best_per_method"].items()]).rstrip()]
-        keys = sorted({k for s in ranked for k in s.setting}, key=key_rank)
+        keys = sorted({k for s in ranked for k in s.setting} - hidden, key=key_rank)
         lines += ["", "## All settings (best first)", "",
                   markdown_table([*keys, "seeds", "failed", f"dev {metric}", f"test {metric}"],
                                  [[s.setting.get(k, "") for k in keys] + [len(s.seeds), len(s.failed),

@@ -507,3 +507,13 @@ def test_keep_best_prunes_checkpoints_of_all_but_the_sweeps_best_setting(fake, t
     none = build_sweep({**spec, "keep_best": "none"}, "spec")
     prune_checkpoints(none, out)
     assert not any((sweep.run_dir(t) / "best").exists() for t in sweep.trials)
+
+
+def test_summary_names_zipped_methods_by_their_label():
+    from analysis.summary import named_by_label
+
+    settings = [{"_label": "glm", "driver": "finetune_glm.py", "lr": 1e-3, "epochs": 4},
+                {"_label": "glm", "driver": "finetune_glm.py", "lr": 2e-3, "epochs": 4},
+                {"_label": "bart", "driver": "finetune_baseline.py", "lr": 1e-3, "epochs": 4}]
+    assert named_by_label(settings) == {"driver"}  # lr varies within a label; epochs is the same everywhere
+    assert named_by_label([{k: v for k, v in s.items() if k != "_label"} for s in settings]) == frozenset()
