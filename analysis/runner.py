@@ -17,7 +17,6 @@ import logging
 import os
 import queue
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from training.rundir import RunDirError, assess, exclusive_lock, mark_failed, read_json, write_json
+from training.rundir import RunDirError, assess, exclusive_lock, mark_failed, prune_best, read_json, write_json
 
 from .stats import higher_is_better
 from .sweep import Scalar, SpecError, Sweep, Trial
@@ -336,8 +335,7 @@ def prune_checkpoints(sweep: Sweep, records: dict[str, TrialRecord]) -> list[Pat
     deleted = []
     for tid in sorted(doomed & set(done)):
         folder = Path(done[tid].run_dir) / "best"
-        if folder.is_dir():
-            shutil.rmtree(folder)
+        if prune_best(folder.parent, f"keep_best: {sweep.keep_best} (sweep {sweep.name})"):
             deleted.append(folder)
             log.info("keep_best %s: deleted %s", sweep.keep_best, folder)
     return deleted

@@ -464,3 +464,24 @@ def test_a_real_sweep_killed_twice_mid_trial_reproduces_the_uninterrupted_sweep(
         _same_run(save / "g" / trial, tmp_path / "full" / "g" / trial)
     records = json.loads((save / "g" / "grid_records.json").read_text())["trials"]
     assert [(r["trial_id"], r["status"]) for r in records] == [("s1", "finished"), ("s2", "finished")]
+
+
+def test_a_pruned_best_keeps_the_run_finished_and_a_changed_one_does_not(tiny_ckpt, tmp_path):
+    """keep_best deletes best/ of a committed run: results.json records it as pruned, so the run stays finished;
+    any other change to best/ is still an incomplete run."""
+    from training.rundir import prune_best
+
+    run(tiny_ckpt, tmp_path, "r")
+    run_dir = tmp_path / "r"
+    assert assess(run_dir).status == "finished"
+    weights = (run_dir / "best" / "model.safetensors").read_bytes()
+    assert prune_best(run_dir, "keep_best: sweep (test)")
+    assert not (run_dir / "best").exists() and assess(run_dir).status == "finished"
+    committed = results(run_dir)
+    assert "best/model.safetensors" not in committed["files"]
+    assert committed["pruned"]["best/model.safetensors"]["why"] == "keep_best: sweep (test)"
+    (run_dir / "best").mkdir()  # a kill between the commit and the deletion leaves the same bytes behind
+    (run_dir / "best" / "model.safetensors").write_bytes(weights)
+    assert assess(run_dir).status == "finished"
+    (run_dir / "best" / "model.safetensors").write_bytes(weights[:-8])  # anything else is not the run's best/
+    assert assess(run_dir).status == "failed"

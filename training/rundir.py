@@ -433,9 +433,14 @@ def verify_files(run_dir: Path, results: dict) -> str | None:
         return None
     if not isinstance(files, dict):
         return f"{run_dir / 'results.json'}: key 'files' must be a mapping of file name -> bytes and sha256"
+    pruned = results.get("pruned") if isinstance(results.get("pruned"), dict) else {}
     for name in COMMITTED_FILES:
         path = run_dir / name
         named = files.get(name)
+        if named is None and name in pruned:  # deleted on purpose after the run (a sweep's keep_best)
+            named = pruned[name]
+            if not path.is_file():
+                continue
         if named is None:
             if path.is_file():
                 return f"{path} is not named by results.json: written after the run's last commit (incomplete run)"
@@ -448,6 +453,26 @@ def verify_files(run_dir: Path, results: dict) -> str | None:
                     f"{named.get('bytes')} bytes sha256 {str(named.get('sha256'))[:12]}...: written after the run's "
                     "last commit (incomplete run)")
     return None
+
+
+def prune_best(run_dir: Path, why: str) -> bool:
+    """Delete a committed run's best/ on purpose (a sweep keeping only its best setting's checkpoints) without
+    making the run look incomplete: results.json first moves best/'s entry from `files` to `pruned` (with the
+    reason), then the folder goes. A kill in between leaves a best/ that still matches its recorded digest, which
+    readers accept. Returns whether anything was deleted."""
+    folder = run_dir / "best"
+    results_path = run_dir / "results.json"
+    if not folder.is_dir():
+        return False
+    if results_path.is_file():
+        results = read_json(results_path)
+        files = results.get("files")
+        if isinstance(files, dict) and "best/model.safetensors" in files:
+            entry = files.pop("best/model.safetensors")
+            results.setdefault("pruned", {})["best/model.safetensors"] = {**entry, "why": why}
+            write_json(results_path, results)
+    shutil.rmtree(folder)
+    return True
 
 
 def nonfinite_budget(args: dict[str, Any], config: dict[str, Any] | None) -> int:
