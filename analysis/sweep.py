@@ -84,18 +84,21 @@ class Sweep:
             if part == "{launcher}":
                 argv += launcher
             elif part == "{base_args}":
-                argv += [_rooted(t) for t in self.base_args]
+                argv += _rooted_args(self.base_args)
             elif part == "{trial_args}":
-                argv += [_rooted(t) for t in trial.args]
+                argv += _rooted_args(trial.args)
             else:
+                # where runs are written stays relative to where the sweep runs, as its own folder does
+                output = any(p in part for p in OUTPUT_PLACEHOLDERS)
                 for placeholder, value in fill.items():
                     part = part.replace(placeholder, value)
                 if part:  # a placeholder of a key the trial leaves out leaves no empty argument
-                    argv.append(_rooted(part))
+                    argv.append(part if output else _rooted(part))
         return argv
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_PLACEHOLDERS = ("{experiment}", "{save_dir}", "{run_dir}")
 
 
 def _rooted(token: str) -> str:
@@ -105,6 +108,14 @@ def _rooted(token: str) -> str:
         return token
     candidate = REPO_ROOT / token
     return str(candidate) if candidate.exists() else token
+
+
+OUTPUT_FLAGS = ("--save", "--save-dir", "--experiment-name")
+
+
+def _rooted_args(tokens: Sequence[str]) -> list[str]:
+    """_rooted for every token except the values of the flags that say where runs are written."""
+    return [t if i and tokens[i - 1] in OUTPUT_FLAGS else _rooted(t) for i, t in enumerate(tokens)]
 
 
 def dest_and_flag(key: str) -> tuple[str, str]:

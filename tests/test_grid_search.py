@@ -517,3 +517,14 @@ def test_summary_names_zipped_methods_by_their_label():
                 {"_label": "bart", "driver": "finetune_baseline.py", "lr": 1e-3, "epochs": 4}]
     assert named_by_label(settings) == {"driver"}  # lr varies within a label; epochs is the same everywhere
     assert named_by_label([{k: v for k, v in s.items() if k != "_label"} for s in settings]) == frozenset()
+
+
+def test_output_paths_stay_where_the_sweep_runs_even_if_the_repository_has_them(tmp_path, monkeypatch):
+    from analysis.sweep import REPO_ROOT, build_sweep
+
+    monkeypatch.chdir(tmp_path)
+    sweep = build_sweep({"name": "away", "base_args": {"task": "ag_news", "data_dir": "data/demo/ag_news",
+                                                        "save": "data"}, "grid": {"lr": [1e-3]}}, "test")
+    argv = sweep.command_for(sweep.trials[0], ["python"])
+    assert str(REPO_ROOT / "data" / "demo" / "ag_news") in argv  # an input: the repository's
+    assert argv[argv.index("--save") + 1] == "data"  # an output: here, although the repository has data/ too
