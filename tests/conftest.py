@@ -52,3 +52,12 @@ def pretrained_tiny() -> Path:
     if not (out / "pretraining.json").is_file():
         make_pretrained_tiny(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def glm_tiny(tmp_path_factory) -> Path:
+    """A tiny random GLM with the demo vocabulary, as config_tasks/model_glm_tiny.sh builds it on first use, written
+    here so tests never depend on a checkpoints/ folder left by an earlier run."""
+    from scripts.make_tiny_checkpoint import make_tiny_checkpoint
+
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("glm-tiny") / "glm-tiny", vocab="demo")

@@ -230,25 +230,25 @@ def test_list_prompts_checks_templates_on_the_data_and_marks_broken_ones(tokeniz
 
 
 # ------------------------------------------------------------------------------------------ drivers
-def test_driver_reports_bad_data_in_one_line_and_marks_the_run_failed(tmp_path, capsys):
+def test_driver_reports_bad_data_in_one_line_and_marks_the_run_failed(tmp_path, capsys, glm_tiny):
     import finetune_glm
 
     write_csv(tmp_path / "train.csv", REVIEWS)
     write_csv(tmp_path / "test.csv", [dict(REVIEWS[0], label=7)])
     with pytest.raises(SystemExit) as exit_:
         finetune_glm.main(["--task", "promptsource:rotten_tomatoes", "--data-dir", str(tmp_path), "--prompt", "0",
-                           "--load-pretrained", str(ROOT / "checkpoints" / "glm-tiny"), "--epochs", "0", "--save",
+                           "--load-pretrained", str(glm_tiny), "--epochs", "0", "--save",
                            str(tmp_path / "runs"), "--experiment-name", "bad", "--num-threads", "1"])
     assert "test.csv:2: label label=7 is outside" in str(exit_.value.code)
     results = json.loads((tmp_path / "runs" / "bad" / "results.json").read_text())
     assert results["status"] == "failed" and "test.csv:2" in results["error"]
 
 
-def test_prompt_all_runs_every_original_template_named_after_it(tmp_path):
+def test_prompt_all_runs_every_original_template_named_after_it(tmp_path, glm_tiny):
     import finetune_glm
 
     out = finetune_glm.main(["--task", "promptsource:hate_speech18", "--data-dir", str(DEMO / "hate_speech18"),
-                             "--prompt", "all", "--skip-uncovered", "--load-pretrained", str(ROOT / "checkpoints" / "glm-tiny"),
+                             "--prompt", "all", "--skip-uncovered", "--load-pretrained", str(glm_tiny),
                              "--epochs", "0", "--seq-length", "64", "--save", str(tmp_path / "runs"),
                              "--experiment-name", "hs-{prompt}", "--num-threads", "1"])
     assert list(out["prompts"]) == ["hate_or_noHate_sentiment_analysis"]
@@ -319,7 +319,7 @@ def test_train_fraction_is_stratified_seeded_and_recorded():
         TrainSubset(first=3, fraction=0.5)
 
 
-def test_prompt_all_runs_the_other_templates_and_then_reports_the_failed_ones(tmp_path):
+def test_prompt_all_runs_the_other_templates_and_then_reports_the_failed_ones(tmp_path, glm_tiny):
     import finetune_glm
 
     rows = [{"text": f"i feel so {w} today", "label": i % 6} for i, w in enumerate(["sad", "glad", "fond", "cross", "scared", "amazed"] * 2)]
@@ -327,7 +327,7 @@ def test_prompt_all_runs_the_other_templates_and_then_reports_the_failed_ones(tm
         write_jsonl(tmp_path / f"{split}.jsonl", rows)
     with pytest.raises(SystemExit) as exit_:
         finetune_glm.main(["--task", "promptsource:emotion", "--data-dir", str(tmp_path), "--prompt", "all",
-                           "--load-pretrained", str(ROOT / "checkpoints" / "glm-tiny"), "--epochs", "0", "--seq-length", "64",
+                           "--load-pretrained", str(glm_tiny), "--epochs", "0", "--seq-length", "64",
                            "--save", str(tmp_path / "runs"), "--num-threads", "1"])
     assert "1 of 6 templates failed" in str(exit_.value.code) and "select_emotion_label_from_list" in str(exit_.value.code)
     finished = sorted(p.name for p in (tmp_path / "runs").iterdir()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 import pytest
 import torch
@@ -20,7 +21,12 @@ from tasks.superglue.evaluate import compute_metrics
 from training.superglue import SuperGlueModule, _score_pieces, _width
 
 DEMO = ROOT / "data" / "demo" / "superglue"
-TINY = ROOT / "checkpoints" / "glm-tiny"
+TINY = ROOT / "checkpoints" / "glm-tiny"  # replaced by the session's own tiny GLM (conftest.glm_tiny) below
+
+
+@pytest.fixture(autouse=True)
+def _tiny_glm(glm_tiny, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "TINY", glm_tiny)
 
 
 def tiny_model(vocab_size: int) -> GLMModel:
