@@ -255,12 +255,16 @@ def plot_comparison(data: TaskData, folder: Path) -> list[Path]:
         raise SkipPlot("needs at least two methods or prompts with test results")
     fig, ax = plt.subplots(figsize=(ONE_COLUMN, 0.28 * len(rows) + 0.9))
     y = np.arange(len(rows))[::-1]
+    # a fraction (accuracy, F1) cannot pass 1 or 0: the seed-std bar stops at the bound instead of suggesting it
+    bounded = all(0 <= row.summary.test[data.metric].mean <= 1 for row in rows)
     for yi, row in zip(y, rows):
         stat = row.summary.test[data.metric]
         color = "C0" if row.first("family") == "glm" else "C1"
         if row.interval and data.kind != "generation":
             ax.plot(row.interval, [yi, yi], color=color, linewidth=3, alpha=0.4, solid_capstyle="butt")
-        ax.errorbar(stat.mean, yi, xerr=stat.std, fmt="o", color=color, markersize=3, capsize=2)
+        std = stat.std or 0.0
+        low, high = (min(std, stat.mean), min(std, 1 - stat.mean)) if bounded else (std, std)
+        ax.errorbar(stat.mean, yi, xerr=[[low], [high]], fmt="o", color=color, markersize=3, capsize=2)
         ax.annotate(f"n={stat.n}", (stat.mean, yi), textcoords="offset points", xytext=(0, 4), fontsize=5,
                     ha="center")
     ax.set_yticks(y, [r.label + ("" if r.prompt == "-" else f" · {r.prompt}") for r in rows])

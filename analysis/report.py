@@ -59,6 +59,8 @@ def _bold_best(rows: list[list[Any]], columns: Sequence[int], higher: bool) -> N
         if len(scored) < 2:
             continue
         best = (max if higher else min)(s.mean for _, s in scored)
+        if all(s.mean == best for _, s in scored):  # a column where every row ties singles nothing out
+            continue
         for i, s in scored:
             if s.mean == best:
                 rows[i][col] = Score(s.mean, s.std, s.n, bold=True)

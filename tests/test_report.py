@@ -437,3 +437,13 @@ def test_compare_reference_by_name(sweep):
     assert comp.reference.method == "classifier"
     p1 = next(r for r in comp.rows if r.prompt == "p1")
     assert p1.versus.delta == pytest.approx(0.12) and (p1.mcnemar.only_a, p1.mcnemar.only_b) == (30, 18) and math.isfinite(p1.mcnemar.p)
+
+
+def test_a_column_where_every_row_ties_gets_no_bold():
+    from analysis.report import _bold_best
+    from analysis.tables import Score
+
+    rows = [["a", Score(0.0, 0.0, 2), Score(0.9, 0.0, 2)], ["b", Score(0.0, 0.0, 2), Score(0.8, 0.1, 2)]]
+    _bold_best(rows, [1, 2], higher=True)
+    assert not rows[0][1].bold and not rows[1][1].bold  # BLEU 0 everywhere: nothing to single out
+    assert rows[0][2].bold and not rows[1][2].bold
