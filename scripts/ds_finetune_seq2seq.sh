@@ -27,20 +27,10 @@ check_fragment_paths "$MODEL_FRAGMENT" "$TASK_FRAGMENT"
 DATA_ARGS=()
 [ -n "${DATA_PATH:-}" ] && DATA_ARGS=(--data-dir "$DATA_PATH")
 model_argv
-PATTERN_ARGS=()
-if [ -n "${PROMPT:-}" ]; then
-  PATTERN_ARGS=(--prompt "$PROMPT")
-elif [ -n "${PATTERN_ID:-}" ]; then
-  if [[ "$PATTERN_ID" =~ ^[0-9]+$ ]]; then PATTERN_ARGS=(--pattern-id "$PATTERN_ID"); else PATTERN_ARGS=(--prompt "$PATTERN_ID"); fi
-elif ! has_pattern_id "${MODEL_ARGV[@]}" ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "$@"; then
-  PATTERN_ARGS=(--pattern-id "${PATTERN_IDS[0]:-0}")
-fi
+pattern_args "${MODEL_ARGV[@]}" ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "$@"
 ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --save "$SAVE_PATH" --overwrite
       "${MODEL_ARGV[@]}" ${TRAIN_ARGS:-} ${COMMON_ARGS:-} ${TASK_ARGS:-} "${PATTERN_ARGS[@]}" "$@")
 pattern_and_name "${ARGS[@]}"
-if [ "${PATTERN_ARGS[0]:-}" = --prompt ]; then  # a template: the driver names the run after it
-  RUN_NAME="${EXPERIMENT_NAME}-{prompt}" RUN_PATTERN_ID=${PROMPT:-$PATTERN_ID}
-fi
 ARGS=(--experiment-name "$RUN_NAME" "${ARGS[@]}")
 echo "[ds_finetune_seq2seq] task $TASK_NAME, pattern $RUN_PATTERN_ID, data ${DATA_PATH:-from the hub}, run $SAVE_PATH/$RUN_NAME"
 launch_finetune ds_finetune_seq2seq

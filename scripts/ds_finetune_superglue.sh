@@ -33,22 +33,12 @@ fi
 DATA_ARGS=()
 [ -n "${DATA_PATH:-}" ] && DATA_ARGS=(--data-dir "$DATA_PATH")
 model_argv
-PATTERN_ARGS=()
-if [ -n "${PROMPT:-}" ]; then
-  PATTERN_ARGS=(--prompt "$PROMPT")
-elif [ -n "${PATTERN_ID:-}" ]; then
-  if [[ "$PATTERN_ID" =~ ^[0-9]+$ ]]; then PATTERN_ARGS=(--pattern-id "$PATTERN_ID"); else PATTERN_ARGS=(--prompt "$PATTERN_ID"); fi
-elif ! has_pattern_id "${MODEL_ARGV[@]}" $TRAIN_ARGS $COMMON_ARGS "$@"; then
-  PATTERN_ARGS=(--pattern-id "${PATTERN_IDS[0]:-0}")
-fi
+pattern_args "${MODEL_ARGV[@]}" $TRAIN_ARGS $COMMON_ARGS "$@"
 ARGS=(--task "$TASK_NAME" "${DATA_ARGS[@]}" --save "$SAVE_PATH" --seq-length "$MAX_SEQ_LEN"
       --eval-batch-size "${EVAL_BATCH_SIZE:-16}" --overwrite
       "${MODEL_ARGV[@]}" $TRAIN_ARGS $COMMON_ARGS
       --batch-size "$BATCH_SIZE" --epochs "$EPOCHS" --lr "$LR_SINGLE" "${PATTERN_ARGS[@]}" "$@")
 pattern_and_name "${ARGS[@]}"
-if [ "${PATTERN_ARGS[0]:-}" = --prompt ]; then  # a template: the driver names the run after it
-  RUN_NAME="${EXPERIMENT_NAME}-{prompt}" RUN_PATTERN_ID=${PROMPT:-$PATTERN_ID}
-fi
 ARGS=(--experiment-name "$RUN_NAME" "${ARGS[@]}")
 echo "[ds_finetune] task $TASK_NAME, pattern $RUN_PATTERN_ID, data ${DATA_PATH:-from the hub}, run $SAVE_PATH/$RUN_NAME"
 launch_finetune ds_finetune

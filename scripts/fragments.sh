@@ -9,8 +9,12 @@
 #                    checkpoint directory itself and have their own default.
 # check_fragment_paths MODEL.sh TASK.sh   after sourcing: a data or checkpoint path that does not exist stops the
 #   run with a message naming the variable, its value and the fragment.
-# pattern_and_name TAG ARGS...   sets RUN_PATTERN_ID (the --pattern-id the driver will use: the last one given,
-#   as argparse takes it) and RUN_NAME ("${EXPERIMENT_NAME}-p<that id>").
+# pattern_args FRAGMENT_ARGS...   sets PATTERN_ARGS: PROMPT (a promptsource template name or id, or "all"), else
+#   PATTERN_ID (a number, or a template name), else nothing when the fragment's arguments hold a --pattern-id
+#   (upstream's fragments choose it in TRAIN_ARGS), else the first of PATTERN_IDS.
+# pattern_and_name ARGS...   sets RUN_PATTERN_ID and RUN_NAME from the prompt the driver will use (the last
+#   --pattern-id or --prompt given, as argparse takes it): "${EXPERIMENT_NAME}-p<id>", or for a template
+#   "${EXPERIMENT_NAME}-{prompt}", which the driver replaces with the template's name.
 
 fragment_defaults() {
   DATA_ROOT=${DATA_ROOT-data}
@@ -45,16 +49,32 @@ check_fragment_paths() {
   fi
 }
 
+pattern_args() {
+  PATTERN_ARGS=()
+  if [ -n "${PROMPT:-}" ]; then
+    PATTERN_ARGS=(--prompt "$PROMPT")
+  elif [[ "${PATTERN_ID:-}" =~ ^[0-9]+$ ]]; then
+    PATTERN_ARGS=(--pattern-id "$PATTERN_ID")
+  elif [ -n "${PATTERN_ID:-}" ]; then
+    PATTERN_ARGS=(--prompt "$PATTERN_ID")  # a template name given as PATTERN_ID
+  elif ! has_pattern_id "$@"; then
+    PATTERN_ARGS=(--pattern-id "${PATTERN_IDS[0]:-0}")
+  fi
+}
+
 pattern_and_name() {
-  local i args=("$@")
+  local i args=("$@") template=""
   RUN_PATTERN_ID=0
   for ((i = 0; i < ${#args[@]}; i++)); do
     case "${args[$i]}" in
-      --pattern-id) RUN_PATTERN_ID=${args[$((i + 1))]:-0} ;;
-      --pattern-id=*) RUN_PATTERN_ID=${args[$i]#--pattern-id=} ;;
+      --pattern-id) RUN_PATTERN_ID=${args[$((i + 1))]:-0} template="" ;;
+      --pattern-id=*) RUN_PATTERN_ID=${args[$i]#--pattern-id=} template="" ;;
+      --prompt) RUN_PATTERN_ID=${args[$((i + 1))]:-} template=1 ;;
+      --prompt=*) RUN_PATTERN_ID=${args[$i]#--prompt=} template=1 ;;
     esac
   done
-  RUN_NAME="${EXPERIMENT_NAME}-p${RUN_PATTERN_ID}"
+  RUN_NAME="${EXPERIMENT_NAME}-${template:+"{prompt}"}"
+  [ -n "$template" ] || RUN_NAME+="p${RUN_PATTERN_ID}"
 }
 
 # True when a --pattern-id is among the arguments (a fragment's own choice).

@@ -73,17 +73,3 @@ find_fragment() {
   else echo "config fragment $f not found (looked in $PWD and $REPO_ROOT)" >&2; return 2
   fi
 }
-
-# `prompt_args`: PROMPT_ARGS for the driver from PROMPT (a promptsource template name or id, or "all": one run
-# per original-task template) or else PATTERN_ID (default: the first of PATTERN_IDS). Run names end in the
-# prompt's name: the driver replaces {prompt} in --experiment-name (pN for hand-written patterns).
-prompt_args() {
-  if [ -n "${PROMPT:-}" ]; then
-    PROMPT_ARGS=(--prompt "$PROMPT")
-  else
-    PATTERN_ID=${PATTERN_ID:-${PATTERN_IDS[0]:-0}}
-    if [[ "$PATTERN_ID" =~ ^[0-9]+$ ]]; then PROMPT_ARGS=(--pattern-id "$PATTERN_ID")
-    else PROMPT_ARGS=(--prompt "$PATTERN_ID")  # a template name given as PATTERN_ID
-    fi
-  fi
-}

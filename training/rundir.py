@@ -383,36 +383,29 @@ def load_run(run_dir: Path) -> RunResult:
                      hyperparameters=dict(hyper), cost=cost if isinstance(cost, dict) else None, kind=kind)
 
 
-def read_predictions(run_dir: Path, split: str) -> list[dict[str, Any]]:
-    """The rows of predictions_<split>.jsonl ({"idx", "label", "prediction", ...}); [] when absent."""
-    path = run_dir / f"predictions_{split}.jsonl"
+def read_jsonl(path: Path) -> list[Any]:
+    """The records of a JSON-lines file of a run ([] when it is absent); a bad line is a RunDirError naming it."""
     if not path.is_file():
         return []
-    rows = []
+    records = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            records.append(json.loads(line))
         except json.JSONDecodeError as exc:
             raise RunDirError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-    return rows
+    return records
+
+
+def read_predictions(run_dir: Path, split: str) -> list[dict[str, Any]]:
+    """The rows of predictions_<split>.jsonl ({"idx", "label", "prediction", ...}); [] when absent."""
+    return read_jsonl(run_dir / f"predictions_{split}.jsonl")
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
     """The events of metrics.jsonl ([] when the file is absent)."""
-    path = run_dir / "metrics.jsonl"
-    if not path.is_file():
-        return []
-    events = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise RunDirError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-    return events
+    return read_jsonl(run_dir / "metrics.jsonl")
 
 
 def is_bad_number(value: Any) -> bool:
