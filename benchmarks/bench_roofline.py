@@ -10,7 +10,9 @@ One cached step feeds R = prompts x beams tokens. Its matrix work, with H hidden
 The FLOP bound is that work at the machine's measured matrix-multiply rate (the best of a large fp32 GEMM, timed
 here); the memory bound is the bytes a step must read (every weight once, plus the key/value cache) at the
 measured copy bandwidth. With few rows a step is memory-bound, so both are printed; the step is judged against
-the larger of the two (the real roofline) and against the FLOP bound alone.
+the larger of the two (the real roofline) and against the FLOP bound alone. The step's matrix products are also timed
+alone, at the step's shapes on preallocated operands: the floor this machine's BLAS sets for the step; the gap
+between that floor and the step is what is not matrix work (cache writes, masks, the beam scorer).
 
 The measured step time is (beam search of N tokens - beam search of 1 token) / (N - 1): the prompt pass cancels
 and what is left is everything one decoding step costs (model, cache bookkeeping, beam scorer). The model's own
@@ -31,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.bench_decoding import prompt_batch  # noqa: E402
 from model.decoding import GenerationConfig, generate  # noqa: E402
-from model.glm import GLMConfig, GLMModel  # noqa: E402
+from model.decoding import _project  # noqa: E402
+from model.glm import GLMConfig, GLMModel, StaticKVCache  # noqa: E402
 
 
 def best_of(fn, repeats: int) -> float:
@@ -96,7 +99,9 @@ def main() -> None:
 
     # interleaved: full decode, one-token decode, the bare model step, the machine probes
     mean_keys = a.src_len + 1 + n / 2
-    cache = [(torch.randn(rows, a.heads, int(mean_keys), a.hidden // a.heads),) * 2 for _ in range(a.layers)]
+    head = a.hidden // a.heads
+    cache = StaticKVCache([(torch.randn(rows, a.heads, int(mean_keys), head),) * 2 for _ in range(a.layers)],
+                          capacity=int(mean_keys) + 1)
     token = torch.randint(4, 50000, (rows, 1))
     pos = torch.zeros(rows, 2, 1, dtype=torch.long)
     visible = torch.ones(rows, 1, 1, int(mean_keys) + 1, dtype=torch.bool)
@@ -104,14 +109,32 @@ def main() -> None:
     def bare_step():
         with torch.no_grad():
             out = model(token, pos, attention_mask=visible, past_key_values=cache, use_cache=True, output_logits=False)
-            torch.nn.functional.linear(out.hidden_states[:, -1], model.word_embeddings.weight)
+            cache.length -= 1  # the same cache length every time
+            _project(model, out.hidden_states)
 
-    full, one, bare, rate, bandwidth = [], [], [], [], []
-    beam(n), beam(1), bare_step()  # warm-up
+    # the step's matrix products alone, at its shapes, on preallocated operands: what the BLAS does with them
+    x_h, x_4h = torch.randn(rows, a.hidden), torch.randn(rows, 4 * a.hidden)
+    layer = model.transformer.layers[0]
+    q = torch.randn(rows, a.heads, 1, head)
+    kv = torch.randn(rows, a.heads, int(mean_keys) + 1, head)
+
+    def gemms_only():
+        with torch.no_grad():
+            for _ in range(a.layers):
+                torch.nn.functional.linear(x_h, layer.attention.query_key_value.weight, layer.attention.query_key_value.bias)
+                torch.nn.functional.linear(x_h, layer.attention.dense.weight, layer.attention.dense.bias)
+                torch.nn.functional.linear(x_h, layer.mlp.dense_h_to_4h.weight, layer.mlp.dense_h_to_4h.bias)
+                torch.nn.functional.linear(x_4h, layer.mlp.dense_4h_to_h.weight, layer.mlp.dense_4h_to_h.bias)
+                torch.nn.functional.scaled_dot_product_attention(q, kv, kv)
+            _project(model, x_h.unsqueeze(1))
+
+    full, one, bare, kernels, rate, bandwidth = [], [], [], [], [], []
+    beam(n), beam(1), bare_step(), gemms_only()  # warm-up
     for _ in range(a.repeats):
         full.append(best_of(lambda: beam(n), 1))
         one.append(best_of(lambda: beam(1), 1))
         bare.append(best_of(bare_step, 3))
+        kernels.append(best_of(gemms_only, 3))
         rate.append(gemm_rate())
         bandwidth.append(copy_bandwidth())
     step = (statistics.median(full) - statistics.median(one)) / (n - 1)
@@ -119,7 +142,7 @@ def main() -> None:
     flops, nbytes = step_flops(cfg, rows, mean_keys), step_bytes(model, rows, mean_keys)
     flop_bound, mem_bound = flops / peak, nbytes / bw
     roof = max(flop_bound, mem_bound)
-    model_step = statistics.median(bare)
+    model_step, kernel_time = statistics.median(bare), statistics.median(kernels)
     print(f"model: {a.layers} layers x {a.hidden} hidden, vocab {cfg.vocab_size}, {model.num_parameters / 1e6:.1f}M parameters; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"work: {a.batch} prompts x {a.beams} beams = {rows} rows, source {a.src_len}, {n} new tokens, "
@@ -131,6 +154,8 @@ def main() -> None:
           f"{step / flop_bound:.2f}x the FLOP bound")
     print(f"  of which the model's cached forward {model_step * 1000:.2f} ms ({model_step / step:.0%}), "
           f"beam scorer and cache bookkeeping {max(step - model_step, 0) * 1000:.2f} ms")
+    print(f"  the step's matrix products alone (same shapes, BLAS/SDPA on preallocated operands) {kernel_time * 1000:.2f} ms: "
+          f"{kernel_time / roof:.2f}x the roofline; the step is {step / kernel_time:.2f}x its own matrix work")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .glm import GLMModel, KVCache, reorder_cache
+from .glm import GLMModel, KVCache, StaticKVCache, reorder_cache
 from .heads import check_scores
 
 EOP_ID = 50266  # <|endofpiece|>
@@ -90,10 +90,14 @@ class _Runner:
 
 
 class _CachedRunner(_Runner):
-    def __init__(self, model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention_mask: Tensor):
+    """The prompt's cache moves into a StaticKVCache (room for `max_new` more positions) at the first step, after
+    beam search has expanded the rows, so later steps write in place and allocate nothing."""
+
+    def __init__(self, model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention_mask: Tensor, max_new: int):
         super().__init__(model, input_ids, position_ids, attention_mask)
         out = model(input_ids, position_ids, attention_mask=attention_mask, use_cache=True, output_logits=False)
-        self.cache: KVCache = out.past_key_values  # type: ignore[assignment]
+        self.cache: KVCache | StaticKVCache = out.past_key_values  # type: ignore[assignment]
+        self.capacity = input_ids.shape[1] + max_new
         self.logits = _project(model, out.hidden_states)  # [B, V]
 
     def reorder(self, index: Tensor) -> None:
@@ -103,6 +107,8 @@ class _CachedRunner(_Runner):
     def step(self, tokens: Tensor) -> Tensor:
         """Feed one token per row [B]; logits of the following token [B, V]."""
         self.steps += 1
+        if not isinstance(self.cache, StaticKVCache):
+            self.cache = StaticKVCache(self.cache, self.capacity)
         ones = torch.ones(len(tokens), self.steps, dtype=torch.bool, device=tokens.device)
         row = torch.cat([self.visible, ones], dim=1)  # [B, P + t]
         out = self.model(tokens.unsqueeze(1), self._next_position(), attention_mask=row[:, None, None, :],
@@ -112,7 +118,7 @@ class _CachedRunner(_Runner):
 
 
 class _RecomputingRunner(_Runner):
-    def __init__(self, model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention_mask: Tensor):
+    def __init__(self, model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention_mask: Tensor, max_new: int):
         super().__init__(model, input_ids, position_ids, attention_mask)
         self.input_ids, self.position_ids, self.prompt_mask = input_ids, position_ids, attention_mask
         self.logits = self._forward()
@@ -150,8 +156,7 @@ def _banned_ngram_tokens(sequence: list[int], n: int) -> list[int]:
 
 def _constrain(scores: Tensor, sequences: list[list[int]], generated: int, config: GenerationConfig) -> Tensor:
     """Apply min_length and no_repeat_ngram_size to scores [R, V] of rows with these generated tokens
-    (`generated` of them in every live row). Returns a new tensor."""
-    scores = scores.clone()
+    (`generated` of them in every live row), in place: callers pass a tensor of their own."""
     if generated < config.min_length:
         scores[:, config.eop_id] = float("-inf")
     if config.no_repeat_ngram_size:
@@ -172,7 +177,7 @@ def generate(model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention
     if model.training:
         raise ValueError("generate() needs model.eval(): dropout is active")
     runner_cls = _CachedRunner if config.use_cache else _RecomputingRunner
-    runner = runner_cls(model, input_ids, position_ids, attention_mask)
+    runner = runner_cls(model, input_ids, position_ids, attention_mask, config.max_length)
     if config.num_beams == 1:
         return _greedy(runner, config)
     return _beam_search(runner, config)
@@ -184,7 +189,7 @@ def _greedy(runner: _Runner, config: GenerationConfig) -> list[list[int]]:
     finished = torch.zeros(batch, dtype=torch.bool, device=runner.logits.device)
     logits = runner.logits  # [B, V]
     for step in range(config.max_length):
-        tokens = _constrain(logits.float(), sequences, step, config).argmax(dim=-1)  # [B]
+        tokens = _constrain(logits.float().clone(), sequences, step, config).argmax(dim=-1)  # [B]
         tokens = tokens.masked_fill(finished, config.pad_id)
         for row, token in enumerate(tokens.tolist()):
             if not finished[row]:

@@ -30,6 +30,64 @@ from torch.utils.checkpoint import checkpoint
 KVCache = list[tuple[Tensor, Tensor]]  # per layer: keys, values [B, N, M, D]
 
 
+class StaticKVCache:
+    """Keys and values in buffers allocated once, [B, N, C, D] per layer (C = capacity), written in place.
+
+    Growing a list-of-tuples cache concatenates every layer's keys and values at every decoding step: fresh
+    multi-megabyte tensors each time (allocation, page faults, a full copy), which was 60% of a cached 6 x 512
+    beam-search step on a 2-core CPU (benchmarks/bench_roofline.py). Here a step writes its new positions into the
+    next free columns and attention reads the first `length` columns as views. Beam reordering gathers into a
+    second set of buffers and swaps, so nothing is allocated after construction.
+
+    Pass it as `past_key_values`; the model appends the fed positions and returns the same object.
+    """
+
+    def __init__(self, cache: KVCache, capacity: int):
+        k0 = cache[0][0]
+        b, n, m, d = k0.shape
+        if capacity < m:
+            raise ValueError(f"capacity {capacity} is smaller than the {m} cached positions")
+        self.capacity, self.length = capacity, m
+
+        def buffers() -> list[Tensor]:
+            return [k0.new_empty(b, n, capacity, d) for _ in range(2 * len(cache))]
+
+        self._buffers, self._spare = buffers(), buffers()
+        for i, (k, v) in enumerate(cache):
+            self._buffers[2 * i][:, :, :m].copy_(k)
+            self._buffers[2 * i + 1][:, :, :m].copy_(v)
+
+    def __len__(self) -> int:
+        return len(self._buffers) // 2
+
+    def __getitem__(self, layer: int) -> tuple[Tensor, Tensor]:
+        """Layer `layer`'s keys and values so far, as views [B, N, length, D]."""
+        return self._buffers[2 * layer][:, :, : self.length], self._buffers[2 * layer + 1][:, :, : self.length]
+
+    def extend(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Write L new positions [B, N, L, D] after the cached ones; views of all of them [B, N, length + L, D].
+        `length` moves on once every layer has written (`advance`)."""
+        end = self.length + k.shape[2]
+        if end > self.capacity:
+            raise ValueError(f"the key/value cache holds {self.capacity} positions; {end} were asked for")
+        keys, values = self._buffers[2 * layer], self._buffers[2 * layer + 1]
+        keys[:, :, self.length : end].copy_(k)
+        values[:, :, self.length : end].copy_(v)
+        return keys[:, :, :end], values[:, :, :end]
+
+    def advance(self, n: int) -> None:
+        self.length += n
+
+    def reorder(self, index: Tensor) -> "StaticKVCache":
+        """Keep batch rows `index` [B] (beam search), in place."""
+        if len(index) != self._buffers[0].shape[0]:
+            raise ValueError(f"a static cache keeps its batch size {self._buffers[0].shape[0]}; got {len(index)} rows")
+        for src, dst in zip(self._buffers, self._spare):
+            torch.index_select(src, 0, index, out=dst)
+        self._buffers, self._spare = self._spare, self._buffers
+        return self
+
+
 @dataclass(frozen=True)
 class GLMConfig:
     """Architecture hyperparameters. Field names follow the HF port's config.json."""
@@ -130,14 +188,16 @@ class SelfAttention(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, self.n_heads, self.head_size).transpose(1, 2)  # [B, T, H] -> [B, N, T, D]
 
-    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None, past: tuple[Tensor, Tensor] | None):
+    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None, past: "tuple[Tensor, Tensor] | _CacheSlot | None"):
         # x: [B, L, H] (already layer-normed); mem: [B, M, H] layer-normed memory; mask: [B|1, 1, L, K] bool.
         length = x.shape[1]
         source = x if mem is None else torch.cat([mem, x], dim=1)  # [B, M+L, H]
         q, k, v = self.query_key_value(source).chunk(3, dim=-1)  # each [B, M+L, H]
         q = self._heads(q[:, -length:])  # [B, N, L, D]: only the new positions ask
         k, v = self._heads(k), self._heads(v)  # [B, N, M+L, D]
-        if past is not None:
+        if isinstance(past, _CacheSlot):
+            k, v = past.extend(k, v)  # [B, N, K, D], written in place
+        elif past is not None:
             k = torch.cat([past[0], k], dim=2)  # [B, N, K, D]
             v = torch.cat([past[1], v], dim=2)
         out = self.kernel(q, k, v, mask, self.attention_dropout if self.training else 0.0)  # [B, N, L, D]
@@ -167,7 +227,7 @@ class GLMBlock(nn.Module):
         self.post_attention_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layernorm_epsilon)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None = None, past: tuple[Tensor, Tensor] | None = None):
+    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None = None, past: "tuple[Tensor, Tensor] | _CacheSlot | None" = None):
         mem_normed = None if mem is None else self.input_layernorm(mem)
         attn, present = self.attention(self.input_layernorm(x), mask, mem_normed, past)
         x = x + attn
@@ -271,7 +331,7 @@ class GLMModel(nn.Module):
         sep: int | Tensor | None = None,
         attention_mask: Tensor | None = None,
         padding_mask: Tensor | None = None,
-        past_key_values: KVCache | None = None,
+        past_key_values: KVCache | StaticKVCache | None = None,
         use_cache: bool = False,
         mems: list[Tensor] | None = None,
         return_mems: bool = False,
@@ -282,6 +342,9 @@ class GLMModel(nn.Module):
         b, length = input_ids.shape  # [B, L]
         if past_key_values is not None and mems is not None:
             raise ValueError("pass either past_key_values or mems, not both")
+        static = past_key_values if isinstance(past_key_values, StaticKVCache) else None
+        if static is not None and self.training and torch.is_grad_enabled():
+            raise ValueError("a StaticKVCache is for inference: it is written in place")
         mem_length = (
             past_key_values[0][0].shape[2] if past_key_values is not None else mems[0].shape[1] if mems is not None else 0
         )
@@ -315,20 +378,25 @@ class GLMModel(nn.Module):
         checkpointing = self.config.checkpoint_activations and self.training and torch.is_grad_enabled()
         for i, layer in enumerate(tr.layers):
             mem = mems[i] if mems is not None else None
-            past = past_key_values[i] if past_key_values is not None else None
-            if prefix_kv is not None:
-                pk, pv = prefix_kv[i]
-                past = (pk, pv) if past is None else (torch.cat([pk, past[0]], dim=2), torch.cat([pv, past[1]], dim=2))
+            if static is not None:
+                past = _CacheSlot(static, i, prefix_kv[i] if prefix_kv is not None else None)
+            else:
+                past = past_key_values[i] if past_key_values is not None else None
+                if prefix_kv is not None:
+                    pk, pv = prefix_kv[i]
+                    past = (pk, pv) if past is None else (torch.cat([pk, past[0]], dim=2), torch.cat([pv, past[1]], dim=2))
             if checkpointing:
                 # Every tensor input goes through the checkpoint call explicitly, masks included.
                 x, present = checkpoint(layer, x, mask, mem, past, use_reentrant=False)
             else:
                 x, present = layer(x, mask, mem, past)
-            if use_cache:
+            if use_cache and static is None:
                 # drop the prefix positions: a returned cache holds real positions only  [B, N, K, D]
                 presents.append(present if prefix is None else (present[0][:, :, prefix.length :], present[1][:, :, prefix.length :]))
             if return_mems:
                 new_mems.append(x)
+        if static is not None:
+            static.advance(length)
         hidden = tr.final_layernorm(x)  # [B, L, H]
         logits = F.linear(hidden, self.word_embeddings.weight) if output_logits else None  # [B, L, V]
         if return_mems and mems is not None:
@@ -336,7 +404,7 @@ class GLMModel(nn.Module):
         return GLMOutput(
             logits=logits,
             hidden_states=hidden,
-            past_key_values=presents if use_cache else None,
+            past_key_values=(static if static is not None else presents) if use_cache else None,
             mems=new_mems if return_mems else None,
         )
 
@@ -356,6 +424,22 @@ class PrefixProvider:
         raise NotImplementedError
 
 
-def reorder_cache(cache: KVCache, index: Tensor) -> KVCache:
+class _CacheSlot:
+    """One layer's view of a StaticKVCache for one forward call; prefix keys/values (P-tuning v2), when there are
+    any, go in front of the cached ones (the cache itself stays prefix-free)."""
+
+    def __init__(self, cache: StaticKVCache, layer: int, prefix: tuple[Tensor, Tensor] | None):
+        self.cache, self.layer, self.prefix = cache, layer, prefix
+
+    def extend(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        k, v = self.cache.extend(self.layer, k, v)
+        if self.prefix is None:
+            return k, v
+        return torch.cat([self.prefix[0], k], dim=2), torch.cat([self.prefix[1], v], dim=2)
+
+
+def reorder_cache(cache: KVCache | StaticKVCache, index: Tensor) -> KVCache | StaticKVCache:
     """Select batch rows of a cache (beam search): index [B'] -> every tensor [B', N, M, D]."""
+    if isinstance(cache, StaticKVCache):
+        return cache.reorder(index)
     return [(k.index_select(0, index), v.index_select(0, index)) for k, v in cache]

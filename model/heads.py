@@ -34,6 +34,8 @@ class NonFiniteScores(FloatingPointError):
 def check_scores(scores: Tensor, what: str = "scores") -> Tensor:
     """`scores` unchanged when every row is usable: no NaN, no +inf, at least one finite entry (a -inf entry is a
     padded choice slot, see mask_missing_choices)."""
+    if bool(torch.isfinite(scores).all()):
+        return scores  # the common case in one pass (decoding checks [rows, 50304] logits at every step)
     bad = torch.isnan(scores) | torch.isposinf(scores)
     empty = ~torch.isfinite(scores).any(dim=-1)
     if bool(bad.any()) or bool(empty.any()):

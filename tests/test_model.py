@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from model.glm import GLMConfig, GLMModel, build_attention_mask, reorder_cache
+from model.glm import GLMConfig, GLMModel, StaticKVCache, build_attention_mask, reorder_cache
 
 CFG = GLMConfig(num_layers=3, hidden_size=32, num_attention_heads=4, vocab_size=128, max_sequence_length=32)
 
@@ -121,6 +121,44 @@ def test_cache_reorder_and_incremental_equal_full():
     torch.testing.assert_close(torch.cat(steps, 1), full[:, 4:], atol=1e-5, rtol=0)
     swapped = reorder_cache(cache, torch.tensor([2, 0]))
     assert torch.equal(swapped[1][0][0], cache[1][0][2]) and swapped[0][1].shape[0] == 2
+
+
+def test_static_cache_equals_growing_cache_through_steps_and_reorders():
+    """The preallocated cache (written in place) gives the same logits as the list cache that grows by
+    concatenation, across single steps, a multi-token step and beam-style reorders; it stays one object."""
+    model = tiny().eval()
+    ids, pos = batch(n=12)
+    with torch.no_grad():
+        first = model(ids[:, :4], pos[:, :, :4], sep=4, use_cache=True)
+        grown = first.past_key_values
+        static = StaticKVCache(first.past_key_values, capacity=12)
+        chunks = [(4, 5), (5, 7), (7, 8), (8, 12)]
+        orders = [torch.tensor([2, 0, 1]), torch.tensor([0, 0, 2]), torch.tensor([1, 2, 0]), None]
+        for (a, b), order in zip(chunks, orders):
+            ref = model(ids[:, a:b], pos[:, :, a:b], use_cache=True, past_key_values=grown)
+            out = model(ids[:, a:b], pos[:, :, a:b], use_cache=True, past_key_values=static)
+            assert out.past_key_values is static and static.length == b
+            torch.testing.assert_close(out.logits, ref.logits, atol=1e-5, rtol=0)
+            grown = ref.past_key_values
+            if order is not None:
+                grown, static = reorder_cache(grown, order), reorder_cache(static, order)
+                ids, pos = ids[order], pos[order]
+        for layer in range(len(grown)):
+            assert torch.equal(static[layer][0], grown[layer][0]) and torch.equal(static[layer][1], grown[layer][1])
+
+
+def test_static_cache_refuses_overflow_training_and_a_new_batch_size():
+    model = tiny().eval()
+    ids, pos = batch(n=6)
+    with torch.no_grad():
+        static = StaticKVCache(model(ids[:, :4], pos[:, :, :4], sep=4, use_cache=True).past_key_values, capacity=5)
+        model(ids[:, 4:5], pos[:, :, 4:5], past_key_values=static, use_cache=True)
+        with pytest.raises(ValueError, match="holds 5 positions; 6 were asked for"):
+            model(ids[:, 5:6], pos[:, :, 5:6], past_key_values=static, use_cache=True)
+    with pytest.raises(ValueError, match="keeps its batch size 3"):
+        static.reorder(torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="is for inference"):
+        model.train()(ids[:, 5:6], pos[:, :, 5:6], past_key_values=static)
 
 
 def test_bad_position_ids_shape():
