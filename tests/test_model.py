@@ -67,6 +67,58 @@ def test_dropout_only_in_training():
     assert not torch.equal(model(ids, pos).logits, model(ids, pos).logits)
 
 
+@pytest.mark.parametrize("p", [0.05, 0.1, 0.5, 0.9])
+def test_keep_mask_keeps_each_position_with_probability_one_minus_p(p):
+    """The CPU dropout mask: every one of the four 16-bit slices of a random word (the top one has 15 random bits)
+    keeps with probability 1 - p; 1e6 draws per slice, so 5 standard deviations are under 0.0025."""
+    from model.glm import keep_mask
+
+    torch.manual_seed(0)
+    mask = keep_mask(torch.Size([1000, 4001]), p, torch.device("cpu"))  # 4,001,000: not a multiple of 4
+    assert mask.shape == (1000, 4001) and mask.dtype == torch.bool
+    flat = mask.view(-1).float()
+    for slot in range(4):
+        assert abs(1 - flat[slot::4].mean().item() - p) < 0.0025, slot
+    # neighbouring positions are independent: P(both kept) = (1 - p)^2
+    both = (flat[:-1] * flat[1:]).mean().item()
+    assert abs(both - (1 - p) ** 2) < 0.0025
+
+
+def test_inverted_dropout_scales_kept_entries_and_its_gradient_follows_the_mask():
+    from model.glm import inverted_dropout
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 257, requires_grad=True)
+    torch.manual_seed(1)
+    y = inverted_dropout(x, 0.25)
+    kept = y != 0
+    assert 0.7 < kept.float().mean().item() < 0.8
+    torch.testing.assert_close(y[kept], x[kept] / 0.75, rtol=1e-6, atol=0)
+    g = torch.randn_like(y)
+    y.backward(g)
+    torch.testing.assert_close(x.grad, torch.where(kept, g / 0.75, torch.zeros_like(g)), rtol=1e-6, atol=0)
+    # seeded: the same draws; eval, p = 0 and p = 1 behave as F.dropout
+    torch.manual_seed(1)
+    assert torch.equal(inverted_dropout(x.detach(), 0.25), y.detach())
+    assert torch.equal(inverted_dropout(x, 0.25, training=False), x)
+    assert torch.equal(inverted_dropout(x, 0.0), x)
+    assert torch.equal(inverted_dropout(x, 1.0), torch.zeros_like(x))
+    # unbiased: E[dropout(x)] = x
+    ones = torch.ones(2_000_000)
+    assert abs(inverted_dropout(ones, 0.1).mean().item() - 1.0) < 0.002
+
+
+def test_inverted_dropout_on_bf16_tensors_keeps_the_dtype():
+    from model.glm import Dropout
+
+    layer = Dropout(0.1).train()
+    x = torch.randn(8, 32, dtype=torch.bfloat16, requires_grad=True)
+    y = layer(x)
+    y.sum().backward()
+    assert y.dtype == torch.bfloat16 and x.grad.dtype == torch.bfloat16
+    assert torch.equal(x.grad != 0, y != 0)  # randn has no exact zeros: the gradient's zeros are the dropped
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_autocast_close_to_fp32(dtype):
     model = tiny().eval()
