@@ -125,3 +125,40 @@ def test_driver_compile_flag_trains_and_keeps_parameter_names(tmp_path):
     assert DEMO.is_dir()
     names = set(load_file(tmp_path / "compiled" / "best" / "model.safetensors"))
     assert names == set(load_file(tmp_path / "eager" / "best" / "model.safetensors"))
+
+
+def test_precision_warning_names_the_flag_on_a_cpu_without_the_format(monkeypatch):
+    from training import loop
+
+    cpu = torch.device("cpu")
+    assert loop.precision_warning(cpu, "fp32") is None
+    monkeypatch.setattr(loop, "cpu_computes_natively", lambda precision: False)
+    message = loop.precision_warning(cpu, "bf16")
+    assert message is not None and "--bf16" in message and "fp32" in message
+    assert loop.precision_warning(torch.device("cuda"), "bf16") is None  # GPUs: no probe, nothing to say
+    monkeypatch.setattr(loop, "cpu_computes_natively", lambda precision: True)
+    assert loop.precision_warning(cpu, "bf16") is None
+
+
+def test_cpu_precision_probe_matches_onednn():
+    from training.loop import cpu_computes_natively
+
+    assert cpu_computes_natively("fp32")
+    assert cpu_computes_natively("bf16") == bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def test_bf16_run_on_a_cpu_without_bf16_records_the_warning(tmp_path, monkeypatch):
+    """A user asking for --bf16 where it is emulated hears it before the hours go by: logged and in metrics.jsonl."""
+    import json
+
+    from scripts.make_tiny_checkpoint import make_tiny_checkpoint
+    from test_packing import _train
+    from training import loop
+
+    monkeypatch.setattr(loop, "cpu_computes_natively", lambda precision: False)
+    ckpt = make_tiny_checkpoint(tmp_path / "glm-tiny", vocab="demo")
+    res, losses, _ = _train(ckpt, tmp_path, "bf16", "--bf16", "--max-train-examples", "16")
+    assert res["status"] == "finished" and losses
+    events = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
+    warnings = [e["message"] for e in events if e["event"] == "warning"]
+    assert len(warnings) == 1 and "--bf16" in warnings[0]

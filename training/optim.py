@@ -60,7 +60,7 @@ def build_optimizer(
     modules, lr: float, weight_decay: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
     fused: bool = False,
 ) -> torch.optim.AdamW:
-    """`fused`: torch's single-kernel AdamW (the same update; the trainer asks for it on CUDA)."""
+    """`fused`: torch's single-kernel AdamW (the same update; the trainer asks for it on CUDA and CPU)."""
     groups = param_groups(modules, weight_decay)
     if not groups:
         raise ValueError("no trainable parameters: everything is frozen")
