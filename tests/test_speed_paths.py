@@ -162,3 +162,44 @@ def test_bf16_run_on_a_cpu_without_bf16_records_the_warning(tmp_path, monkeypatc
     events = [json.loads(line) for line in (tmp_path / "bf16" / "metrics.jsonl").read_text().splitlines()]
     warnings = [e["message"] for e in events if e["event"] == "warning"]
     assert len(warnings) == 1 and "--bf16" in warnings[0]
+
+
+def test_sparse_embedding_grads_equal_dense_and_densify():
+    """The trainer's CPU path: the tied word embedding's gradient built sparse equals the dense one, whether the
+    output projection also reads the weight (full logits) or only the input lookup does (a classifier head)."""
+    from training.loop import densify_grads, sparse_embedding_grads
+
+    model = tiny()
+    ids = torch.randint(0, 100, (3, 11))
+    for logits in (True, False):
+        grads = []
+        for sparse in (False, True):
+            model.zero_grad(set_to_none=True)
+            model.word_embeddings.sparse = False
+            if sparse:
+                assert sparse_embedding_grads(torch.nn.ModuleList([model])) == [model.word_embeddings]
+            out = model(ids, sep=4, output_logits=logits)
+            (out.logits if logits else out.hidden_states).square().mean().backward()
+            grad = model.word_embeddings.weight.grad
+            assert grad.is_sparse == (sparse and not logits)  # with logits the projection's dense gradient came first
+            densify_grads(model.parameters())
+            grads.append(model.word_embeddings.weight.grad)
+        assert not grads[1].is_sparse
+        torch.testing.assert_close(grads[1], grads[0], atol=1e-7, rtol=1e-6)
+
+
+@pytest.mark.parametrize("head", [[], ["--no-cloze-eval"]])
+def test_cpu_run_with_sparse_embedding_grads_trains_as_the_dense_one(tmp_path, monkeypatch, head):
+    """A whole CPU fine-tune, cloze head and linear classifier: the same losses and dev metrics as with dense
+    embedding gradients."""
+    from scripts.make_tiny_checkpoint import make_tiny_checkpoint
+    from test_packing import _train
+    from training import loop
+
+    ckpt = make_tiny_checkpoint(tmp_path / "glm-tiny", vocab="demo")
+    sparse, sparse_losses, _ = _train(ckpt, tmp_path, "sparse", *head)
+    monkeypatch.setattr(loop, "sparse_embedding_grads", lambda module: [])
+    dense, dense_losses, _ = _train(ckpt, tmp_path, "dense", *head)
+    assert sparse["status"] == dense["status"] == "finished" and len(dense_losses) >= 4
+    assert sparse_losses == pytest.approx(dense_losses, rel=1e-4, abs=1e-5)
+    assert sparse["best"]["dev"] == pytest.approx(dense["best"]["dev"], abs=1e-9)

@@ -124,6 +124,30 @@ def precision_warning(device: torch.device, precision: str) -> str | None:
             f"drop --{precision} to train in fp32")
 
 
+def sparse_embedding_grads(module: nn.Module) -> list[nn.Embedding]:
+    """Make the GLM word embeddings in `module` produce sparse gradients (only the rows a batch used); returns them.
+
+    For CPU training without DeepSpeed. The word embedding is tied to the output projection, whose dense gradient
+    arrives first in backward; a dense embedding gradient would then be a fresh 50304 x H tensor of zeros with the
+    used rows written in, added whole onto it (two passes over 200 MB at glm-roberta-large's width, page faults
+    included). A sparse one is added into the rows it has. A 2 x 256 step of a 2-layer x 1024 GLM went from 2.01 to
+    1.87 s on a 2-core CPU. `densify_grads` turns any gradient left sparse (an embedding whose weight no head
+    reads) dense before the optimizer sees it: torch's AdamW takes dense gradients only.
+    """
+    from model.glm import GLMModel
+
+    embeddings = [m.word_embeddings for m in module.modules() if isinstance(m, GLMModel)]
+    for emb in embeddings:
+        emb.sparse = True
+    return embeddings
+
+
+def densify_grads(params) -> None:
+    for p in params:
+        if p.grad is not None and p.grad.is_sparse:
+            p.grad = p.grad.to_dense()
+
+
 def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, rank: int = 0, world_size: int = 1) -> list[list[int]]:
     """This rank's batches for one epoch: a permutation seeded by seed + epoch (upstream's sampler convention),
     padded by wrapping around to a multiple of world_size and dealt out rank::world_size, so every rank runs the
@@ -230,6 +254,7 @@ class Trainer:
             engine = initialize(self.module, optimizer, scheduler, self.deepspeed_config)
         scaler = torch.amp.GradScaler(self.device.type, enabled=cfg.precision == "fp16" and engine is None)
         forward = engine if engine is not None else self.module
+        sparse = sparse_embedding_grads(self.module) if engine is None and self.device.type == "cpu" else []
         self.module.train()
         checkpoints = Checkpoints(self.rundir.path, cfg.keep_checkpoints, self.rank, self.world_size)
         settings = asdict(cfg)  # a resumed run must have been started with the same
@@ -274,6 +299,8 @@ class Trainer:
                     scaler.scale(loss / cfg.gradient_accumulation_steps).backward()
                     if not boundary:
                         continue
+                    if sparse:
+                        densify_grads(p for group in optimizer.param_groups for p in group["params"])
                     scaler.unscale_(optimizer)
                     if cfg.clip_grad > 0:
                         torch.nn.utils.clip_grad_norm_(self.module.parameters(), cfg.clip_grad)
