@@ -9,7 +9,8 @@
 
 Three workloads (random weights written once and loaded by both):
     train   one training step's forward + backward: full-vocabulary LM loss on a GLM Part A / Part B batch,
-            fp32, train mode (dropout 0.1, and again with dropout 0)
+            fp32, train mode (dropout 0.1, and again with dropout 0); ours as its trainer runs on CPU (the tied
+            word embedding's gradient built sparse)
     score   multiple-choice scoring: a context and its candidates packed in one row (both implementations pack),
             summed candidate log-probabilities, eval mode, at 4 and 14 candidates
     beam    beam search, 4 beams, a fixed number of new tokens (eop forbidden until then, so both do the same
@@ -228,6 +229,7 @@ def our_run(model, x: dict, kind: str, dropout: float, new_tokens: int, beams: i
 
     from model.decoding import GenerationConfig, generate
     from model.heads import MultiTokenClozeHead
+    from training.loop import sparse_embedding_grads
 
     if kind.startswith("train"):
         if kind == "train_check":
@@ -240,6 +242,7 @@ def our_run(model, x: dict, kind: str, dropout: float, new_tokens: int, beams: i
                 mod.p = dropout
         for layer in model.transformer.layers:
             layer.attention.attention_dropout = dropout
+        sparse_embedding_grads(model)  # as the trainer builds the tied embedding's gradient on CPU
         logits = model(x["input_ids"], x["position_ids"], sep=x["sep"]).logits
         loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), x["targets"].view(-1))
         loss.backward()

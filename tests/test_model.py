@@ -119,6 +119,26 @@ def test_inverted_dropout_on_bf16_tensors_keeps_the_dtype():
     assert torch.equal(x.grad != 0, y != 0)  # randn has no exact zeros: the gradient's zeros are the dropped
 
 
+def test_attention_dropout_on_cpu_is_the_reference_formulation_with_its_mask():
+    """SDPA has no fused CPU kernel with dropout; the model's kernel then runs the reference formulation, whose
+    dropout is `inverted_dropout` (same seed, same output and gradients)."""
+    from model.glm import naive_attention, sdpa_attention
+
+    q, k, v = (torch.randn(2, 4, 9, 8, requires_grad=True) for _ in range(3))
+    mask = torch.ones(9, 9, dtype=torch.bool).tril().view(1, 1, 9, 9)
+    outs = []
+    for kernel in (sdpa_attention, naive_attention):
+        torch.manual_seed(3)
+        out = kernel(q, k, v, mask, 0.3)
+        grads = torch.autograd.grad(out.square().sum(), (q, k, v))
+        outs.append((out, grads))
+    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=0, atol=0)
+    for a, b in zip(outs[0][1], outs[1][1]):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    torch.manual_seed(3)  # and it is dropout: another seed, another output
+    assert not torch.equal(sdpa_attention(q, k, v, mask, 0.3), sdpa_attention(q, k, v, mask, 0.3))
+
+
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
 def test_autocast_close_to_fp32(dtype):
     model = tiny().eval()
