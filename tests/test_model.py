@@ -67,7 +67,7 @@ def test_dropout_only_in_training():
     assert not torch.equal(model(ids, pos).logits, model(ids, pos).logits)
 
 
-@pytest.mark.parametrize("p", [0.05, 0.1, 0.5, 0.9])
+@pytest.mark.parametrize("p", [0.05, 0.1, 0.5, 0.9, 0.99999])
 def test_keep_mask_keeps_each_position_with_probability_one_minus_p(p):
     """The CPU dropout mask: every one of the four 16-bit slices of a random word (the top one has 15 random bits)
     keeps with probability 1 - p; 1e6 draws per slice, so 5 standard deviations are under 0.0025."""
