@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # torch's single-kernel AdamW: the same update (tests/test_speed_paths.py); on a 2-core CPU it stepped 77M
-# parameters 6.4x faster than the multi-tensor default (356 -> 56 ms), on CUDA it saves the kernel launches.
+# parameters 6.4x and 12.7x faster than the multi-tensor default in two runs (benchmarks/bench_cpu_kernels.py);
+# on CUDA it saves the kernel launches.
 FUSED_ADAMW_DEVICES = ("cuda", "cpu")
 
 
@@ -130,8 +131,8 @@ def sparse_embedding_grads(module: nn.Module) -> list[nn.Embedding]:
     For CPU training without DeepSpeed. The word embedding is tied to the output projection, whose dense gradient
     arrives first in backward; a dense embedding gradient would then be a fresh 50304 x H tensor of zeros with the
     used rows written in, added whole onto it (two passes over 200 MB at glm-roberta-large's width, page faults
-    included). A sparse one is added into the rows it has. A 2 x 256 step of a 2-layer x 1024 GLM went from 2.01 to
-    1.87 s on a 2-core CPU. `densify_grads` turns any gradient left sparse (an embedding whose weight no head
+    included). A sparse one is added into the rows it has. A 2 x 256 step of a 2-layer x 1024 GLM went 1.07x faster on
+    a 2-core CPU (benchmarks/bench_cpu_kernels.py). `densify_grads` turns any gradient left sparse (an embedding whose weight no head
     reads) dense before the optimizer sees it: torch's AdamW takes dense gradients only.
     """
     from model.glm import GLMModel
