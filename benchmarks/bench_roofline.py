@@ -114,13 +114,12 @@ def main() -> None:
 
     # the step's matrix products alone, at its shapes, on preallocated operands: what the BLAS does with them
     x_h, x_4h = torch.randn(rows, a.hidden), torch.randn(rows, 4 * a.hidden)
-    layer = model.transformer.layers[0]
     q = torch.randn(rows, a.heads, 1, head)
     kv = torch.randn(rows, a.heads, int(mean_keys) + 1, head)
 
     def gemms_only():
         with torch.no_grad():
-            for _ in range(a.layers):
+            for layer in model.transformer.layers:  # every layer's own weights: they are read from memory, as in a step
                 torch.nn.functional.linear(x_h, layer.attention.query_key_value.weight, layer.attention.query_key_value.bias)
                 torch.nn.functional.linear(x_h, layer.attention.dense.weight, layer.attention.dense.bias)
                 torch.nn.functional.linear(x_h, layer.mlp.dense_h_to_4h.weight, layer.mlp.dense_h_to_4h.bias)

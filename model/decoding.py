@@ -118,7 +118,7 @@ class _CachedRunner(_Runner):
 
 
 class _RecomputingRunner(_Runner):
-    def __init__(self, model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention_mask: Tensor, max_new: int):
+    def __init__(self, model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention_mask: Tensor):
         super().__init__(model, input_ids, position_ids, attention_mask)
         self.input_ids, self.position_ids, self.prompt_mask = input_ids, position_ids, attention_mask
         self.logits = self._forward()
@@ -176,8 +176,8 @@ def generate(model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention
     """
     if model.training:
         raise ValueError("generate() needs model.eval(): dropout is active")
-    runner_cls = _CachedRunner if config.use_cache else _RecomputingRunner
-    runner = runner_cls(model, input_ids, position_ids, attention_mask, config.max_length)
+    runner = (_CachedRunner(model, input_ids, position_ids, attention_mask, config.max_length) if config.use_cache
+              else _RecomputingRunner(model, input_ids, position_ids, attention_mask))
     if config.num_beams == 1:
         return _greedy(runner, config)
     return _beam_search(runner, config)

@@ -79,7 +79,7 @@ class StaticKVCache:
     def advance(self, n: int) -> None:
         self.length += n
 
-    def reorder(self, index: Tensor) -> "StaticKVCache":
+    def reorder(self, index: Tensor) -> StaticKVCache:
         """Keep batch rows `index` [B] (beam search), in place."""
         if len(index) != self._buffers[0].shape[0]:
             raise ValueError(f"a static cache keeps its batch size {self._buffers[0].shape[0]}; got {len(index)} rows")
@@ -243,7 +243,7 @@ class SelfAttention(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, self.n_heads, self.head_size).transpose(1, 2)  # [B, T, H] -> [B, N, T, D]
 
-    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None, past: "tuple[Tensor, Tensor] | _CacheSlot | None"):
+    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None, past: tuple[Tensor, Tensor] | _CacheSlot | None):
         # x: [B, L, H] (already layer-normed); mem: [B, M, H] layer-normed memory; mask: [B|1, 1, L, K] bool.
         length = x.shape[1]
         source = x if mem is None else torch.cat([mem, x], dim=1)  # [B, M+L, H]
@@ -282,7 +282,7 @@ class GLMBlock(nn.Module):
         self.post_attention_layernorm = nn.LayerNorm(cfg.hidden_size, eps=cfg.layernorm_epsilon)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None = None, past: "tuple[Tensor, Tensor] | _CacheSlot | None" = None):
+    def forward(self, x: Tensor, mask: Tensor, mem: Tensor | None = None, past: tuple[Tensor, Tensor] | _CacheSlot | None = None):
         mem_normed = None if mem is None else self.input_layernorm(mem)
         attn, present = self.attention(self.input_layernorm(x), mask, mem_normed, past)
         x = x + attn
