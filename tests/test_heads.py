@@ -99,3 +99,24 @@ def test_token_loss_label_smoothing_by_hand(golden):
     torch.testing.assert_close(token_loss(golden, hidden, targets, mask, 0.1), want, atol=1e-5, rtol=0)
     plain = (nll * mask).sum() / mask.sum()
     torch.testing.assert_close(token_loss(golden, hidden, targets, mask), plain, atol=1e-5, rtol=0)
+
+
+def test_check_scores_passes_finite_and_padded_slots_and_names_nan_inf_and_empty_rows():
+    from model.heads import NonFiniteScores, check_scores
+
+    fine = torch.randn(3, 5)
+    assert check_scores(fine) is fine
+    padded = fine.clone()
+    padded[1, 3:] = float("-inf")  # missing choices of a shorter example
+    assert check_scores(padded) is padded
+    huge = torch.full((2, 4), 3e38)  # every entry finite, the sum overflows: the exact check decides
+    assert check_scores(huge) is huge
+    for row, value in ((2, float("nan")), (0, float("inf"))):
+        bad = fine.clone()
+        bad[row, 1] = value
+        with pytest.raises(NonFiniteScores, match=f"1 of 3 rows of the batch \\(first row {row}\\)"):
+            check_scores(bad)
+    empty = fine.clone()
+    empty[1] = float("-inf")
+    with pytest.raises(NonFiniteScores, match="first row 1"):
+        check_scores(empty, "logits")
