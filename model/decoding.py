@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .glm import GLMModel, KVCache, StaticKVCache, reorder_cache
+from .glm import BeamKVCache, GLMModel, KVCache, StaticKVCache, reorder_cache
 from .heads import check_scores
 
 EOP_ID = 50266  # <|endofpiece|>
@@ -54,6 +54,8 @@ class GenerationConfig:
     eop_id: int = EOP_ID
     pad_id: int = PAD_ID
     use_cache: bool = True
+    share_prompt_cache: bool = True  # beam search: the prompt's keys/values once per prompt (BeamKVCache); False
+    # keeps a copy per beam (a StaticKVCache), the same tokens, for comparison (benchmarks/bench_decoding.py)
 
     def __post_init__(self) -> None:
         if self.max_length < 1 or self.num_beams < 1 or self.min_length < 0 or self.no_repeat_ngram_size < 0:
@@ -88,17 +90,32 @@ class _Runner:
         self.mask_position = self.mask_position.index_select(0, index)
         self.first_block = self.first_block.index_select(0, index)
 
+    def expand(self, beams: int) -> None:
+        """Row b becomes rows b*K .. b*K+K-1 (beam search's start)."""
+        self.reorder(self._expansion(beams))
+
+    def _expansion(self, beams: int) -> Tensor:
+        return torch.arange(len(self.visible), device=self.visible.device).repeat_interleave(beams)  # [B*K]
+
 
 class _CachedRunner(_Runner):
-    """The prompt's cache moves into a StaticKVCache (room for `max_new` more positions) at the first step, after
-    beam search has expanded the rows, so later steps write in place and allocate nothing."""
+    """Greedy: the prompt's cache moves into a StaticKVCache (room for `max_new` more positions) at the first step,
+    so later steps write in place and allocate nothing. Beam search: `expand` puts it in a BeamKVCache, which keeps
+    the prompt's positions once per prompt and the generated ones (room for `max_new`) per beam."""
 
-    def __init__(self, model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention_mask: Tensor, max_new: int):
+    def __init__(self, model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention_mask: Tensor, max_new: int,
+                 share_prompt: bool = True):
         super().__init__(model, input_ids, position_ids, attention_mask)
         out = model(input_ids, position_ids, attention_mask=attention_mask, use_cache=True, output_logits=False)
-        self.cache: KVCache | StaticKVCache = out.past_key_values  # type: ignore[assignment]
-        self.capacity = input_ids.shape[1] + max_new
+        self.cache: KVCache | StaticKVCache | BeamKVCache = out.past_key_values  # type: ignore[assignment]
+        self.max_new, self.share_prompt = max_new, share_prompt
         self.logits = _project(model, out.hidden_states)  # [B, V]
+
+    def expand(self, beams: int) -> None:
+        if not self.share_prompt:
+            return super().expand(beams)  # the prompt's cache copied per beam, a StaticKVCache at the first step
+        _Runner.reorder(self, self._expansion(beams))  # the rows' positions and masks; the prompt's cache is not copied
+        self.cache = BeamKVCache(self.cache, beams, capacity=self.max_new)
 
     def reorder(self, index: Tensor) -> None:
         super().reorder(index)
@@ -107,8 +124,8 @@ class _CachedRunner(_Runner):
     def step(self, tokens: Tensor) -> Tensor:
         """Feed one token per row [B]; logits of the following token [B, V]."""
         self.steps += 1
-        if not isinstance(self.cache, StaticKVCache):
-            self.cache = StaticKVCache(self.cache, self.capacity)
+        if not isinstance(self.cache, (StaticKVCache, BeamKVCache)):
+            self.cache = StaticKVCache(self.cache, self.visible.shape[1] + self.max_new)
         ones = torch.ones(len(tokens), self.steps, dtype=torch.bool, device=tokens.device)
         row = torch.cat([self.visible, ones], dim=1)  # [B, P + t]
         out = self.model(tokens.unsqueeze(1), self._next_position(), attention_mask=row[:, None, None, :],
@@ -176,7 +193,8 @@ def generate(model: GLMModel, input_ids: Tensor, position_ids: Tensor, attention
     """
     if model.training:
         raise ValueError("generate() needs model.eval(): dropout is active")
-    runner = (_CachedRunner(model, input_ids, position_ids, attention_mask, config.max_length) if config.use_cache
+    runner = (_CachedRunner(model, input_ids, position_ids, attention_mask, config.max_length, config.share_prompt_cache)
+              if config.use_cache
               else _RecomputingRunner(model, input_ids, position_ids, attention_mask))
     if config.num_beams == 1:
         return _greedy(runner, config)
@@ -232,9 +250,8 @@ def _beam_search(runner: _Runner, config: GenerationConfig) -> list[list[int]]:
     k = config.num_beams
     batch, vocab = runner.logits.shape
     device = runner.logits.device
-    expand = torch.arange(batch, device=device).repeat_interleave(k)  # [B*K]: beams of element b are rows b*K..b*K+K-1
-    runner.reorder(expand)
-    logits = runner.logits.index_select(0, expand)  # [B*K, V]
+    runner.expand(k)  # beams of element b are rows b*K..b*K+K-1
+    logits = runner.logits.repeat_interleave(k, dim=0)  # [B*K, V]
     beam_scores = torch.zeros(batch, k, device=device)
     beam_scores[:, 1:] = -1e9  # identical beams at the start: only beam 0 may expand
     beam_scores = beam_scores.view(-1)  # [B*K]

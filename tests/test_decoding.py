@@ -102,11 +102,12 @@ def test_cached_equals_recomputed(settings, original_layout):
     model = _tiny_model(seed=4)
     ids, pos, mask = _prompt([5, 9, 7, 4], original_layout)
     outputs = {}
-    for use_cache in (True, False):
-        config = GenerationConfig(max_length=12, eop_id=EOP, use_cache=use_cache, **settings)
-        outputs[use_cache] = generate(model, ids, pos, mask, config)
-    assert outputs[True] == outputs[False]
-    assert len({tuple(o) for o in outputs[True]}) > 1  # the rows really differ
+    # cached with the prompt once per prompt (the default), cached with a copy per beam, recomputed
+    for use_cache, share in ((True, True), (True, False), (False, True)):
+        config = GenerationConfig(max_length=12, eop_id=EOP, use_cache=use_cache, share_prompt_cache=share, **settings)
+        outputs[use_cache, share] = generate(model, ids, pos, mask, config)
+    assert outputs[True, True] == outputs[True, False] == outputs[False, True]
+    assert len({tuple(o) for o in outputs[True, True]}) > 1  # the rows really differ
 
 
 def test_some_tiny_model_generations_end_in_eop():

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from model.glm import GLMConfig, GLMModel, StaticKVCache, build_attention_mask, reorder_cache
+from model.glm import BeamKVCache, GLMConfig, GLMModel, PrefixProvider, StaticKVCache, build_attention_mask, reorder_cache
 
 CFG = GLMConfig(num_layers=3, hidden_size=32, num_attention_heads=4, vocab_size=128, max_sequence_length=32)
 
@@ -231,6 +231,75 @@ def test_static_cache_refuses_overflow_training_and_a_new_batch_size():
         static.reorder(torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="is for inference"):
         model.train()(ids[:, 5:6], pos[:, :, 5:6], past_key_values=static)
+
+
+class _RandomPrefix(PrefixProvider):
+    """Fixed random prefix keys/values for every layer (what P-tuning v2 provides)."""
+
+    def __init__(self, length=3):
+        g = torch.Generator().manual_seed(7)
+        self.length = length
+        self.kv = [(torch.randn(1, 4, length, 8, generator=g), torch.randn(1, 4, length, 8, generator=g)) for _ in range(3)]
+
+    def key_values(self, batch):
+        return [(k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in self.kv]
+
+
+@pytest.mark.parametrize("with_prefix", [False, True], ids=["plain", "prefix"])
+def test_beam_cache_equals_per_beam_static_cache_through_steps_and_reorders(with_prefix):
+    """The beam cache (prompt positions once per prompt, generated ones per beam) gives the logits of a static
+    cache holding the prompt once per beam: single and multi-token steps, prompt columns hidden for one prompt,
+    reorders within each prompt's beams, a P-tuning prefix in front."""
+    model = tiny().eval()
+    prompts, beams, p = 2, 3, 5
+    ids, pos = batch(b=prompts, n=p)
+    prompt_mask = torch.ones(prompts, 1, p, p, dtype=torch.bool)
+    prompt_mask[1, :, :, 1] = False  # prompt 1's column 1 is padding: no row may read it
+    prefix = _RandomPrefix() if with_prefix else None
+    expand = torch.arange(prompts).repeat_interleave(beams)
+    rows = prompts * beams
+    with torch.no_grad():
+        first = model(ids, pos, attention_mask=prompt_mask, use_cache=True, prefix=prefix)
+        per_beam = StaticKVCache(reorder_cache(first.past_key_values, expand), capacity=p + 6)
+        shared = BeamKVCache(first.past_key_values, beams, capacity=6)
+        visible = prompt_mask[expand, 0, -1]  # [R, P]: what the last prompt row reads
+        g = torch.Generator().manual_seed(5)
+        orders = [torch.tensor([2, 0, 1, 3, 3, 5]), torch.tensor([0, 0, 0, 4, 5, 3]), None, torch.tensor([1, 2, 0, 5, 4, 3])]
+        fed = 0
+        for width, order in zip([1, 2, 1, 2], orders):
+            tokens = torch.randint(0, 128, (rows, width), generator=g)
+            positions = torch.stack([torch.full((rows, width), p), torch.arange(fed + 1, fed + 1 + width).expand(rows, width)], 1)
+            causal = torch.ones(width, fed + width, dtype=torch.bool).tril(fed)  # [L, T]
+            mask = torch.cat([visible[:, None, None, :].expand(rows, 1, width, p), causal.expand(rows, 1, width, fed + width)], -1)
+            ref = model(tokens, positions, attention_mask=mask, past_key_values=per_beam, use_cache=True, prefix=prefix)
+            out = model(tokens, positions, attention_mask=mask, past_key_values=shared, use_cache=True, prefix=prefix)
+            assert out.past_key_values is shared and shared.length == per_beam.length == p + fed + width
+            torch.testing.assert_close(out.logits, ref.logits, atol=1e-5, rtol=1e-5)
+            fed += width
+            if order is not None:
+                per_beam, shared = reorder_cache(per_beam, order), reorder_cache(shared, order)
+    # the generated positions moved with their beams as the per-beam copies did: layer 0's keys depend on the
+    # fed tokens alone (bit-equal); later layers' went through attention computed the other way
+    assert torch.equal(shared.generated[0][0], per_beam[0][0][:, :, p:])
+    for layer in (1, 2):
+        torch.testing.assert_close(shared.generated[layer][1], per_beam[layer][1][:, :, p:], atol=1e-5, rtol=1e-5)
+
+
+def test_beam_cache_refuses_rows_of_another_prompt_overflow_and_training():
+    model = tiny().eval()
+    ids, pos = batch(b=2, n=4)
+    with torch.no_grad():
+        shared = BeamKVCache(model(ids, pos, sep=4, use_cache=True).past_key_values, beams=2, capacity=1)
+        with pytest.raises(ValueError, match="within their prompt"):
+            shared.reorder(torch.tensor([0, 2, 2, 3]))  # row 2 is prompt 1's beam
+        with pytest.raises(ValueError, match="within their prompt"):
+            shared.reorder(torch.tensor([0, 1]))
+        step = torch.zeros(4, 1, dtype=torch.long), torch.zeros(4, 2, 1, dtype=torch.long)
+        model(*step, attention_mask=torch.ones(4, 1, 1, 5, dtype=torch.bool), past_key_values=shared, use_cache=True)
+        with pytest.raises(ValueError, match="holds 1 positions; 2 were asked for"):
+            model(*step, attention_mask=torch.ones(4, 1, 1, 6, dtype=torch.bool), past_key_values=shared, use_cache=True)
+    with pytest.raises(ValueError, match="BeamKVCache is for inference"):
+        model.train()(*step, past_key_values=shared)
 
 
 def test_bad_position_ids_shape():
