@@ -4,7 +4,9 @@
 
 Decoding: beam search over a batch of source+[sop] prompts in the padding-excluded layout, exactly `--new-tokens`
 tokens per beam (min_length = max_length, so no hypothesis stops early and both paths do the same work). The
-cached path feeds one token per step; the recomputing path runs the whole sequence every step. Both must give the
+cached path feeds one token per step; the recomputing path runs the whole sequence every step. Beam search is
+also timed with the prompt's cache copied per beam (`share_prompt_cache=False`) against the default that keeps it
+once per prompt. Both must give the
 same tokens, which is checked. Training: forward + backward of the label-smoothed seq2seq loss on
 teacher-forcing batches of `--src-len` + `--tgt-len` tokens, no optimizer step. Figures are wall-clock on this
 machine; compare ratios, not absolute numbers, across machines.
@@ -13,6 +15,7 @@ machine; compare ratios, not absolute numbers, across machines.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -116,6 +119,18 @@ def main() -> None:
               f"cached {rows * n / timings[True]:8.1f} tok/s ({timings[True]:.2f} s), "
               f"recomputed {rows * n / timings[False]:8.1f} tok/s ({timings[False]:.2f} s), "
               f"cached/recomputed = {timings[False] / timings[True]:.1f}x")
+        if beams > 1:  # the prompt's keys/values once per prompt (the default) against a copy per beam, interleaved
+            times: dict[bool, list[float]] = {True: [], False: []}
+            for _ in range(max(args.repeats, 3)):
+                for share in (True, False):
+                    config = GenerationConfig(max_length=n, min_length=n, num_beams=beams, share_prompt_cache=share)
+                    seconds, out = time_decoding(model, prompt, config, 1)
+                    if out != outputs[True]:
+                        raise SystemExit("the shared and the per-beam prompt cache disagree")
+                    times[share].append(seconds)
+            shared, per_beam = statistics.median(times[True]), statistics.median(times[False])
+            print(f"  prompt cache once per prompt {rows * n / shared:8.1f} tok/s ({shared:.2f} s), copied per beam "
+                  f"{rows * n / per_beam:8.1f} tok/s ({per_beam:.2f} s): {per_beam / shared:.2f}x (interleaved medians)")
 
     seconds = time_training(model, args.train_batch, args.src_len, args.tgt_len, steps=5, gen=gen)
     total = args.train_batch * (args.src_len + args.tgt_len)

@@ -233,8 +233,9 @@ def cmd_decode(a, device) -> None:
     model = model_for(a, device).eval()
     prompt = tuple(x.to(device) for x in prompt_batch(a.batch, a.src_len, torch.Generator().manual_seed(0)))
     n = a.new_tokens
-    for dtype in (None, torch.bfloat16):
-        config = GenerationConfig(max_length=n, min_length=n, num_beams=a.beams)
+    # the prompt's keys/values once per prompt (the default) in fp32 and bf16, then bf16 with a copy per beam
+    for dtype, share in ((None, True), (torch.bfloat16, True), (torch.bfloat16, False)):
+        config = GenerationConfig(max_length=n, min_length=n, num_beams=a.beams, share_prompt_cache=share)
 
         def run():
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
@@ -243,9 +244,10 @@ def cmd_decode(a, device) -> None:
         run()
         ts = timed(run, device, a.repeats)
         rows = a.batch * a.beams
+        cache = "prompt cache once per prompt" if share else "prompt cache copied per beam"
         print(f"decode {'bf16' if dtype else 'fp32'} {a.layers} x {a.hidden}, {a.batch} prompts x {a.beams} beams, "
-              f"source {a.src_len}, {n} new tokens: {rows * n / statistics.median(ts):,.0f} tokens/s "
-              f"({statistics.median(ts):.2f} s per call, median of {a.repeats})")
+              f"source {a.src_len}, {n} new tokens, {cache}: {rows * n / statistics.median(ts):,.0f} tokens/s "
+              f"({statistics.median(ts):.2f} s per call, median of {a.repeats})", flush=True)
 
 
 def main() -> None:

@@ -8,8 +8,9 @@ One cached step feeds R = prompts x beams tokens. Its matrix work, with H hidden
     per layer  2*R*H*3H (QKV) + 2*R*H*H (attention output) + 2*R*H*8H (MLP) + 4*R*K*H (scores and values)
     logits     2*R*H*V (the tied output projection)
 The FLOP bound is that work at the machine's measured matrix-multiply rate (the best of a large fp32 GEMM, timed
-here); the memory bound is the bytes a step must read (every weight once, plus the key/value cache) at the
-measured copy bandwidth. With few rows a step is memory-bound, so both are printed; the step is judged against
+here); the memory bound is the bytes a step must read (every weight once, plus the key/value cache: beam search
+keeps the prompt's positions once per prompt and the generated ones per beam, `BeamKVCache`) at the measured copy
+bandwidth. With few rows a step is memory-bound, so both are printed; the step is judged against
 the larger of the two (the real roofline) and against the FLOP bound alone. The step's matrix products are also timed
 alone, at the step's shapes on preallocated operands: the floor this machine's BLAS sets for the step; the gap
 between that floor and the step is what is not matrix work (cache writes, masks, the beam scorer).
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.bench_decoding import prompt_batch  # noqa: E402
 from model.decoding import GenerationConfig, generate  # noqa: E402
 from model.decoding import _project  # noqa: E402
-from model.glm import GLMConfig, GLMModel, StaticKVCache  # noqa: E402
+from model.glm import BeamKVCache, GLMConfig, GLMModel  # noqa: E402
 
 
 def best_of(fn, repeats: int) -> float:
@@ -66,10 +67,11 @@ def step_flops(cfg: GLMConfig, rows: int, keys: float) -> float:
     return cfg.num_layers * per_layer + 2 * rows * h * cfg.vocab_size
 
 
-def step_bytes(model: GLMModel, rows: int, keys: float) -> float:
+def step_bytes(model: GLMModel, prompts: int, prompt_len: int, rows: int, generated: float) -> float:
     cfg = model.config
     weights = sum(p.numel() for n, p in model.named_parameters() if "position_embeddings" not in n) * 4
-    cache = 2 * cfg.num_layers * rows * keys * cfg.hidden_size * 4  # keys and values, read once
+    positions = prompts * prompt_len + rows * generated  # the prompt's once per prompt, the generated per beam
+    cache = 2 * cfg.num_layers * positions * cfg.hidden_size * 4  # keys and values, read once
     return weights + cache
 
 
@@ -100,22 +102,29 @@ def main() -> None:
     # interleaved: full decode, one-token decode, the bare model step, the machine probes
     mean_keys = a.src_len + 1 + n / 2
     head = a.hidden // a.heads
-    cache = StaticKVCache([(torch.randn(rows, a.heads, int(mean_keys), head),) * 2 for _ in range(a.layers)],
-                          capacity=int(mean_keys) + 1)
+    prompt_len, done = a.src_len + 1, n // 2
+    cache = BeamKVCache([(torch.randn(a.batch, a.heads, prompt_len, head),) * 2 for _ in range(a.layers)],
+                        a.beams, capacity=done + 1)
+    generated = torch.randn(rows, a.heads, done, head)
+    for layer in range(a.layers):
+        cache.generated.extend(layer, generated, generated)
+    cache.advance(done)
     token = torch.randint(4, 50000, (rows, 1))
     pos = torch.zeros(rows, 2, 1, dtype=torch.long)
-    visible = torch.ones(rows, 1, 1, int(mean_keys) + 1, dtype=torch.bool)
+    visible = torch.ones(rows, 1, 1, cache.length + 1, dtype=torch.bool)
 
     def bare_step():
         with torch.no_grad():
             out = model(token, pos, attention_mask=visible, past_key_values=cache, use_cache=True, output_logits=False)
-            cache.length -= 1  # the same cache length every time
+            cache.generated.length -= 1  # the same cache length every time
             _project(model, out.hidden_states)
 
     # the step's matrix products alone, at its shapes, on preallocated operands: what the BLAS does with them
     x_h, x_4h = torch.randn(rows, a.hidden), torch.randn(rows, 4 * a.hidden)
-    q = torch.randn(rows, a.heads, 1, head)
-    kv = torch.randn(rows, a.heads, int(mean_keys) + 1, head)
+    # attention: a prompt's beams against its keys together, each row against its own generated keys
+    q_prompt, kv_prompt = torch.randn(a.batch, a.heads, a.beams, head), torch.randn(a.batch, a.heads, prompt_len, head)
+    p_prompt = torch.randn(a.batch, a.heads, a.beams, prompt_len)
+    q_own, kv_own, p_own = torch.randn(rows, a.heads, 1, head), torch.randn(rows, a.heads, done + 1, head), torch.randn(rows, a.heads, 1, done + 1)
 
     def gemms_only():
         with torch.no_grad():
@@ -124,7 +133,8 @@ def main() -> None:
                 torch.nn.functional.linear(x_h, layer.attention.dense.weight, layer.attention.dense.bias)
                 torch.nn.functional.linear(x_h, layer.mlp.dense_h_to_4h.weight, layer.mlp.dense_h_to_4h.bias)
                 torch.nn.functional.linear(x_4h, layer.mlp.dense_4h_to_h.weight, layer.mlp.dense_4h_to_h.bias)
-                torch.nn.functional.scaled_dot_product_attention(q, kv, kv)
+                q_prompt @ kv_prompt.transpose(-1, -2), p_prompt @ kv_prompt
+                q_own @ kv_own.transpose(-1, -2), p_own @ kv_own
             _project(model, x_h.unsqueeze(1))
 
     full, one, bare, kernels, rate, bandwidth = [], [], [], [], [], []
@@ -138,7 +148,7 @@ def main() -> None:
         bandwidth.append(copy_bandwidth())
     step = (statistics.median(full) - statistics.median(one)) / (n - 1)
     peak, bw = max(rate), max(bandwidth)
-    flops, nbytes = step_flops(cfg, rows, mean_keys), step_bytes(model, rows, mean_keys)
+    flops, nbytes = step_flops(cfg, rows, mean_keys), step_bytes(model, a.batch, prompt_len, rows, n / 2)
     flop_bound, mem_bound = flops / peak, nbytes / bw
     roof = max(flop_bound, mem_bound)
     model_step, kernel_time = statistics.median(bare), statistics.median(kernels)
@@ -153,7 +163,7 @@ def main() -> None:
           f"{step / flop_bound:.2f}x the FLOP bound")
     print(f"  of which the model's cached forward {model_step * 1000:.2f} ms ({model_step / step:.0%}), "
           f"beam scorer and cache bookkeeping {max(step - model_step, 0) * 1000:.2f} ms")
-    print(f"  the step's matrix products alone (same shapes, BLAS/SDPA on preallocated operands) {kernel_time * 1000:.2f} ms: "
+    print(f"  the step's matrix products alone (same shapes, on preallocated operands) {kernel_time * 1000:.2f} ms: "
           f"{kernel_time / roof:.2f}x the roofline; the step is {step / kernel_time:.2f}x its own matrix work")
 
 
