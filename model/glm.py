@@ -209,9 +209,36 @@ class GLMConfig:
         return d
 
 
-def gelu_tanh(x: Tensor) -> Tensor:
+def gelu_tanh_reference(x: Tensor) -> Tensor:
     """The original GLM code's GELU, in its exact operation order (it differs from torch's tanh GELU by ~1e-7)."""
     return 0.5 * x * (1.0 + torch.tanh(0.7978845608028654 * x * (1.0 + 0.044715 * x * x)))
+
+
+class _GeluTanh(torch.autograd.Function):
+    """`gelu_tanh_reference`'s forward op for op (bit-equal: same operations, same order, written in place), with the
+    tanh GELU's analytic derivative as one fused kernel for backward (`aten.gelu_backward`, the derivative of the
+    same function; it differs from autograd's chain rule through the nine operations by rounding, ~2e-7 relative).
+
+    Autograd through the nine elementwise operations saves seven tensors the size of the MLP's 4H activation and
+    runs a dozen passes backward: at 2 x 256 x 4096 (fp32) 56 MiB saved per layer against 8 MiB here (the input
+    alone), and 19.6 against 12.3 ms forward + backward on a 2-core CPU."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor) -> Tensor:
+        ctx.save_for_backward(x)
+        inner = (0.044715 * x).mul_(x).add_(1.0)  # 1 + 0.044715 * x * x
+        u = (0.7978845608028654 * x).mul_(inner)
+        return (0.5 * x).mul_(u.tanh_().add_(1.0))
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (x,) = ctx.saved_tensors
+        return torch.ops.aten.gelu_backward(grad, x, approximate="tanh")
+
+
+def gelu_tanh(x: Tensor) -> Tensor:
+    """The original GLM code's GELU (`gelu_tanh_reference`, bit-equal) with a fused backward."""
+    return _GeluTanh.apply(x)
 
 
 class _KeepMask(torch.autograd.Function):
