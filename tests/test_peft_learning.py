@@ -43,8 +43,10 @@ def test_ptuning_v2_learns_the_demo_generation_task(pretrained_tiny, tmp_path):
               "--ptuning-v2", "--pre-seq-len", "32", "--prefix-projection", "--prefix-hidden-size", "256",
               "--hidden-dropout", "0", "--attention-dropout", "0"]
     untrained = finetune([*common, "--experiment-name", "zero", "--epochs", "0"])
-    res = finetune([*common, "--experiment-name", "pt2", "--epochs", "80", "--lr", "1e-2", "--warmup", "0.06",
-                    "--label-smoothing", "0.1", "--eval-epoch", "20"])
+    # 160 epochs: at 80 the frozen 2 x 64 model's prefix is still climbing (dev ROUGE-L 22-25 on a 2-core AVX2
+    # CPU); at 160, seeds 1 / 2 / 3 reach dev 46 / 43 / 47 and test 50 / 47 / 51 there.
+    res = finetune([*common, "--experiment-name", "pt2", "--epochs", "160", "--lr", "1e-2", "--warmup", "0.06",
+                    "--label-smoothing", "0.1", "--eval-epoch", "40"])
     assert untrained["best"]["dev"]["rougeL"] < 5.0
     assert res["status"] == "finished" and res["best"]["dev"]["rougeL"] >= 30.0, res["best"]
     assert res["test"]["rougeL"] >= 30.0, res["test"]
