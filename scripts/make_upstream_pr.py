@@ -115,6 +115,7 @@ METHOD_LABELS = {
     "classifier": "GLM, linear head (no prompt)",
     "ptuning_v2": "GLM, P-tuning v2 (frozen GLM, trained prefixes)",
     "seq2seq": "GLM, blank infilling generation",
+    "seq2seq_ptuning_v2": "GLM, P-tuning v2 generation (frozen GLM, trained prefixes)",
     "roberta_linear": "RoBERTa, linear head",
     "bart_linear": "BART, linear head",
     "bart": "BART, seq2seq",
@@ -946,8 +947,8 @@ def build(task: str, runs: list[Run], authors: list[Author], model_name: str | N
                     "upstream's customization task see the same text.", ""]  # fmt: skip
     results += _not_run(isinstance(entry, ClozeTask), methods, {r.family for r in runs})
     results += _known_differences(isinstance(entry, ClozeTask))
-    refs = [BIBS[name], GLM_BIB, *[COMPARISON_BIBS[m if m != "bart_linear" else "bart"] for m in sorted(methods)
-                                    if m in COMPARISON_BIBS or m == "bart_linear"]]  # fmt: skip
+    cited = sorted({{"bart_linear": "bart", "seq2seq_ptuning_v2": "ptuning_v2"}.get(m, m) for m in methods})
+    refs = [BIBS[name], GLM_BIB, *[COMPARISON_BIBS[m] for m in cited if m in COMPARISON_BIBS]]
     title = {"dbpedia_14": "DBpedia-14", "samsum": "SAMSum"}.get(name, name)
     description = [DESCRIPTIONS[name][0], DESCRIPTIONS[name][1], "", *_pattern_table(entry, used)]
     files["README.md"] = readme(name, title, authors, description, commands, results, refs)
@@ -1041,8 +1042,9 @@ def _not_run(classification: bool, methods: set[str], families: set[str]) -> lis
             if method not in methods:
                 missing.append(why)
     else:
-        missing.append("GLM's linear head does not apply to generation, and the toolkit's P-tuning v2 (--ptuning-v2) "
-                       "covers classification only, so neither was run")
+        missing.append("GLM's linear head, which does not apply to generation")
+        if "seq2seq_ptuning_v2" not in methods:
+            missing.append("no P-tuning v2 run (--ptuning-v2)")
     if families == {"glm"}:
         missing.append("no baseline run (finetune_baseline.py)")
     return (["Not in this table: " + "; ".join(missing) + ".", ""] if missing else [])

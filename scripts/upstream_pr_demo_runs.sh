@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CPU runs behind the Results of examples/dbpedia_14 and examples/samsum: the pretrained tiny GLM
 # (config_tasks/model_glm_tiny_pretrained.sh) on the demo data, a small grid, two seeds per setting, each prompt,
-# GLM's linear head and P-tuning v2 (classification), and a tiny random RoBERTa / BART baseline. About five
+# GLM's linear head (classification), P-tuning v2, and a tiny random RoBERTa / BART baseline. About five
 # minutes per task on one core.
 #
 #   bash scripts/upstream_pr_demo_runs.sh dbpedia_14|samsum [RUNS_ROOT]     (default RUNS_ROOT: runs/upstream_pr)
@@ -39,7 +39,7 @@ run_baseline() {  # baseline, name, flags...
   done
 }
 
-ONLY=${ONLY:-all}   # ONLY=baselines reruns just the baseline runs
+ONLY=${ONLY:-all}   # ONLY=baselines reruns just the baseline runs; ONLY=ptuning_v2 just samsum's P-tuning v2 runs
 case "$TASK" in
   dbpedia_14)
     DATA=(--task dbpedia_14 --data-dir data/demo/dbpedia_14 --seq-length 96 --batch-size 16 --epochs 6 --warmup 0.1 --weight-decay 0.1)
@@ -62,8 +62,11 @@ case "$TASK" in
     if [ "$ONLY" = all ]; then
       for p in 1 3; do run_glm "gen-p$p-lr1e-3" "${DATA[@]}" --pattern-id "$p" --lr 1e-3; done
     fi
-    # No P-tuning v2 here: the toolkit's --ptuning-v2 is for classification; no linear head for generation.
-    run_baseline bart "bart-lr1e-3" "${DATA[@]}" --lr 1e-3
+    if [ "$ONLY" = all ] || [ "$ONLY" = ptuning_v2 ]; then  # the same epochs; no linear head for generation
+      run_glm "ptv2-p1-lr1e-2" "${DATA[@]}" --pattern-id 1 --ptuning-v2 --pre-seq-len 32 --prefix-projection \
+        --prefix-hidden-size 256 --lr 1e-2
+    fi
+    [ "$ONLY" = ptuning_v2 ] || run_baseline bart "bart-lr1e-3" "${DATA[@]}" --lr 1e-3
     ;;
   *) echo "unknown task $TASK (dbpedia_14 or samsum)" >&2; exit 2 ;;
 esac

@@ -61,6 +61,19 @@ def test_committed_folder_is_what_the_generator_writes(task, tmp_path):
         assert (out / name).read_text(encoding="utf-8") == (PACKAGES[task] / name).read_text(encoding="utf-8"), name
 
 
+def test_missing_generation_comparisons_are_named(tmp_path):
+    """Without its P-tuning v2 runs, the SAMSum README says so (nothing silently absent); with them it names only
+    the linear head, which generation has none of."""
+    without = [d for d in run_dirs("samsum") if not d.name.startswith("ptv2-")]
+    assert len(without) < len(run_dirs("samsum"))
+    out = tmp_path / "samsum"
+    assert pr.main(["--task", "samsum", "--runs", *map(str, without), "--author", committed_author("samsum"), "--out", str(out)]) == 0
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "Not in this table: GLM's linear head, which does not apply to generation; no P-tuning v2 run (--ptuning-v2)." in readme
+    committed = (PACKAGES["samsum"] / "README.md").read_text(encoding="utf-8")
+    assert "Not in this table: GLM's linear head, which does not apply to generation.\n" in committed
+
+
 def test_tiny_model_is_said_on_stdout_and_refused_as_roberta_large(tmp_path, capsys):
     runs = [str(p) for p in run_dirs("dbpedia_14")]
     author = committed_author("dbpedia_14")
