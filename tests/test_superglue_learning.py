@@ -51,9 +51,11 @@ def train_and_evaluate(tokenizer, task: str, pattern_id: int, epochs: int, lr: f
 @pytest.mark.parametrize("task, pattern_id, epochs, lr, seq_length, metric, chance, threshold", [
     ("rte", 0, 15, 5e-4, 128, "accuracy", 0.5, 0.7),
     ("copa", 0, 10, 2e-3, 128, "accuracy", 0.5, 0.65),
-    ("wsc", 2, 20, 2e-3, 128, "accuracy", 0.5, 0.7),
-    ("record", 0, 15, 2e-3, 256, "em", 0.15, 0.5),  # 8 entities per passage
+    ("wsc", 2, 30, 2e-3, 128, "accuracy", 0.5, 0.7),
+    ("record", 0, 25, 2e-3, 256, "em", 0.15, 0.5),  # 8 entities per passage
 ])  # fmt: skip
+# WSC and ReCoRD get 30 and 25 epochs: at 20 and 15 they were still learning on a 2-core AVX2 CPU (dev 0.68 and
+# 0.48, under the thresholds), and reach 1.0 at 30 and 25 there.
 def test_cloze_learns_the_demo_data(tokenizer, task, pattern_id, epochs, lr, seq_length, metric, chance, threshold):
     result = train_and_evaluate(tokenizer, task, pattern_id, epochs, lr, seq_length)
     assert result[metric] >= threshold > chance, result
