@@ -135,14 +135,15 @@ class BeamKVCache:
     def slot(self, layer: int, prefix: tuple[Tensor, Tensor] | None) -> _BeamSlot:
         return _BeamSlot(self, layer, prefix)
 
-    def bias(self, mask: Tensor, by_prompt) -> Tensor:
+    def bias(self, mask: Tensor) -> Tensor:
         """The fp32 score bias of `mask` [R|1, 1, L, C] (0 visible, the fp32 minimum hidden) in the beams-side-by-side
         layout [B, 1, K*L, C]; made once per forward call: every layer gets the same mask object."""
         if self._bias is None or self._bias[0] is not mask:
-            rows = len(self._groups)
-            hidden = ~mask.expand(rows, *mask.shape[1:])
+            rows, length, columns = len(self._groups), mask.shape[-2], mask.shape[-1]
+            hidden = ~mask.expand(rows, 1, length, columns)
             bias = torch.zeros(hidden.shape, dtype=torch.float32, device=mask.device).masked_fill_(hidden, torch.finfo(torch.float32).min)
-            self._bias = (mask, by_prompt(bias, heads=1))
+            # [R, 1, L, C] is [B, K, 1, L, C] in memory, i.e. [B, 1, K*L, C]: a view
+            self._bias = (mask, bias.view(rows // self.beams, 1, self.beams * length, columns))
         return self._bias[1]
 
 
@@ -604,8 +605,8 @@ class _BeamSlot:
         rows, n, length, d = q.shape
         b, beams, p = prompt_k.shape[0], self.cache.beams, prompt_k.shape[2]
 
-        def by_prompt(t: Tensor, heads: int = n) -> Tensor:  # [R, N, L, *] -> [B, N, K*L, *]
-            return t.reshape(b, beams, heads, length, -1).transpose(1, 2).reshape(b, heads, beams * length, -1)
+        def by_prompt(t: Tensor) -> Tensor:  # [R, N, L, *] -> [B, N, K*L, *]
+            return t.reshape(b, beams, n, length, -1).transpose(1, 2).reshape(b, n, beams * length, -1)
 
         def by_row(t: Tensor) -> Tensor:  # [B, N, K*L, *] -> [R, N, L, *]
             return t.reshape(b, n, beams, length, -1).transpose(1, 2).reshape(rows, n, length, -1)
@@ -614,7 +615,7 @@ class _BeamSlot:
         on_prompt = by_prompt(q) @ prompt_k.transpose(-1, -2)  # [B, N, K*L, P]
         on_own = by_prompt(q @ own_k.transpose(-1, -2))  # [B, N, K*L, X + T]
         scores = torch.cat([on_own[..., :x], on_prompt, on_own[..., x:]], dim=-1) if x else torch.cat([on_prompt, on_own], dim=-1)
-        probs = torch.add(scores, self.cache.bias(mask, by_prompt)).softmax(dim=-1).to(v.dtype)  # softmax in fp32
+        probs = torch.add(scores, self.cache.bias(mask)).softmax(dim=-1).to(v.dtype)  # softmax in fp32
         own_probs = torch.cat([probs[..., :x], probs[..., x + p :]], dim=-1) if x else probs[..., p:]
         return by_row(probs[..., x : x + p] @ prompt_v) + by_row(own_probs) @ own_v  # [R, N, L, D]
 
