@@ -614,9 +614,9 @@ class _BeamSlot:
         q = q * (1.0 / math.sqrt(d))
         on_prompt = by_prompt(q) @ prompt_k.transpose(-1, -2)  # [B, N, K*L, P]
         on_own = by_prompt(q @ own_k.transpose(-1, -2))  # [B, N, K*L, X + T]
-        scores = torch.cat([on_own[..., :x], on_prompt, on_own[..., x:]], dim=-1) if x else torch.cat([on_prompt, on_own], dim=-1)
+        scores = torch.cat([on_own[..., :x], on_prompt, on_own[..., x:]], dim=-1)  # the mask's column order
         probs = torch.add(scores, self.cache.bias(mask)).softmax(dim=-1).to(v.dtype)  # softmax in fp32
-        own_probs = torch.cat([probs[..., :x], probs[..., x + p :]], dim=-1) if x else probs[..., p:]
+        own_probs = torch.cat([probs[..., :x], probs[..., x + p :]], dim=-1)
         return by_row(probs[..., x : x + p] @ prompt_v) + by_row(own_probs) @ own_v  # [R, N, L, D]
 
 

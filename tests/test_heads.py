@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from conftest import GOLDEN
 from model.checkpoint import load_glm
-from model.heads import ClassificationHead, MultiTokenClozeHead, SingleTokenClozeHead, token_loss
+from model.heads import ClassificationHead, MultiTokenClozeHead, NonFiniteScores, SingleTokenClozeHead, check_scores, token_loss
 from tasks import layout
 
 
@@ -102,8 +102,6 @@ def test_token_loss_label_smoothing_by_hand(golden):
 
 
 def test_check_scores_passes_finite_and_padded_slots_and_names_nan_inf_and_empty_rows():
-    from model.heads import NonFiniteScores, check_scores
-
     fine = torch.randn(3, 5)
     assert check_scores(fine) is fine
     padded = fine.clone()
